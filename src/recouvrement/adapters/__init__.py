@@ -1,0 +1,1 @@
+"""Thin edges: web, API, CLI, database, files and documents. No business rule lives here."""

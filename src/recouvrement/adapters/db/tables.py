@@ -1,0 +1,231 @@
+"""The schema. Every contributor-scoped table carries contributor_id so it can be distributed by it.
+
+Money columns are BIGINT cents. The journal tables (journal_entry, journal_posting) are append-only:
+the migration installs triggers that refuse UPDATE and DELETE on both SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets BIGINT identities.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+organisation = Table(
+    "organisation",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("name", String(255), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("territory", String(3)),
+)
+
+contributor = Table(
+    "contributor",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("organisation_id", ForeignKey("organisation.id"), nullable=False),
+    Column("territory", String(3), nullable=False),
+    Column("nir", String(15), unique=True),
+    Column("activity", String(8)),
+    Column("activity_start", Date),
+    Column("activity_end", Date),
+    Column("address", Text, nullable=False, default=""),
+    Column("siren", String(9), unique=True),
+    Column("public_sector", Boolean, nullable=False, default=False),
+    Column("status", String(16), nullable=False, default="active"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("kind in ('self_employed', 'employer')", name="kind"),
+    CheckConstraint(
+        "(kind = 'self_employed' and nir is not null and siren is null)"
+        " or (kind = 'employer' and siren is not null and nir is null)",
+        name="identifier",
+    ),
+)
+Index("ix_contributor_org_kind", contributor.c.organisation_id, contributor.c.kind)
+
+establishment = Table(
+    "establishment",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("contributor_id", ForeignKey("contributor.id"), nullable=False, index=True),
+    Column("siret", String(14), nullable=False, unique=True),
+    Column("territory", String(3), nullable=False),
+    Column("name", String(255), nullable=False, default=""),
+)
+
+employee = Table(
+    "employee",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("contributor_id", ForeignKey("contributor.id"), nullable=False),
+    Column("nir", String(15), nullable=False),
+    Column("birth_date", Date, nullable=False),
+    Column("name", String(255), nullable=False, default=""),
+    UniqueConstraint("contributor_id", "nir"),
+)
+
+account = Table(
+    "account",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("contributor_id", ForeignKey("contributor.id"), nullable=False, unique=True),
+    Column("opened_on", Date, nullable=False),
+)
+
+journal_entry = Table(
+    "journal_entry",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("idempotency_key", String(200), nullable=False, unique=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("value_date", Date, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("cause", String(32), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("reverses_id", ForeignKey("journal_entry.id"), unique=True),
+)
+
+journal_posting = Table(
+    "journal_posting",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("entry_id", ForeignKey("journal_entry.id"), nullable=False, index=True),
+    Column("ledger_account", String(32), nullable=False),
+    Column("contributor_id", BigInteger),
+    Column("fund", String(32), nullable=False, default=""),
+    Column("item", String(48), nullable=False, default=""),
+    Column("period", String(7), nullable=False, default=""),
+    Column("value_date", Date, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    CheckConstraint("amount <> 0", name="nonzero"),
+)
+Index(
+    "ix_journal_posting_contributor",
+    journal_posting.c.contributor_id,
+    journal_posting.c.value_date,
+)
+
+# A cache of the journal, per contributor and key; `ledger check` proves it equal to the journal.
+account_balance = Table(
+    "account_balance",
+    metadata,
+    Column("contributor_id", BigInteger, primary_key=True),
+    Column("ledger_account", String(32), primary_key=True),
+    Column("fund", String(32), primary_key=True),
+    Column("item", String(48), primary_key=True),
+    Column("period", String(7), primary_key=True),
+    Column("balance", BigInteger, nullable=False),
+)
+
+registration_import = Table(
+    "registration_import",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("file_name", String(255), nullable=False),
+    Column("file_sha256", String(64), nullable=False, unique=True),
+    Column("format", String(8), nullable=False),
+    Column("imported_at", DateTime(timezone=True), nullable=False),
+    Column("records", Integer, nullable=False),
+    Column("applied", Integer, nullable=False),
+    Column("rejected", Integer, nullable=False),
+)
+
+registration_reject = Table(
+    "registration_reject",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("import_id", ForeignKey("registration_import.id"), nullable=False, index=True),
+    Column("line", Integer, nullable=False),
+    Column("field", String(64), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("code", String(32), nullable=False),
+    Column("record", JSON, nullable=False),
+    Column("status", String(16), nullable=False, default="open"),
+)
+
+# Every applied registration record, keyed by its record id, so a replay applies nothing twice.
+registration_applied = Table(
+    "registration_applied",
+    metadata,
+    Column("record_id", String(100), primary_key=True),
+    Column("import_id", ForeignKey("registration_import.id"), nullable=False),
+    Column("contributor_id", BigInteger),
+    Column("applied_at", DateTime(timezone=True), nullable=False),
+)
+
+agent = Table(
+    "agent",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("login", String(64), nullable=False, unique=True),
+    Column("name", String(255), nullable=False),
+    Column("organisation_id", ForeignKey("organisation.id"), nullable=False),
+    Column("roles", JSON, nullable=False),
+    Column("contributor_id", BigInteger),  # set for a contributor's own portal login
+    Column("active", Boolean, nullable=False, default=True),
+)
+
+api_token = Table(
+    "api_token",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("token_sha256", String(64), nullable=False, unique=True),
+    Column("agent_id", ForeignKey("agent.id"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+# Organisations that share their contributors' files (a joint organisation, ISU agreement art. 3-6).
+partnership = Table(
+    "partnership",
+    metadata,
+    Column("organisation_id", ForeignKey("organisation.id"), primary_key=True),
+    Column("partner_id", ForeignKey("organisation.id"), primary_key=True),
+)
+
+audit_event = Table(
+    "audit_event",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("organisation_code", String(64)),
+    Column("action", String(64), nullable=False),
+    Column("object_type", String(32), nullable=False),
+    Column("object_id", String(100), nullable=False),
+    Column("outcome", String(16), nullable=False, default="done"),
+    Column("detail", JSON, nullable=False),
+    Column("source", String(64), nullable=False, default=""),
+)
+
+JOURNAL_TABLES = ("journal_entry", "journal_posting", "audit_event")

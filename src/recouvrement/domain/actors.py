@@ -1,0 +1,124 @@
+"""Who acts, for which organisation, with which rights.
+
+Every service takes an Actor and asks this module before touching data: an agent reaches the
+contributors of their own organisation and of its partners in a joint organisation (ISU agreement
+art. 6, reciprocal access); a contributor reaches only their own account.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from recouvrement.domain.errors import Forbidden, Problem
+
+
+class Role(StrEnum):
+    AGENT = "agent"
+    JOINT_UNIT_AGENT = "joint_unit_agent"
+    MANAGER = "manager"
+    DIRECTOR = "director"
+    ACCOUNTING_OFFICER = "accounting_officer"
+    AUDITOR = "auditor"
+    APPEALS_BOARD_MEMBER = "appeals_board_member"
+    CONTRIBUTOR = "contributor"
+    ADMINISTRATOR = "administrator"
+    SYSTEM = "system"
+
+
+class Permission(StrEnum):
+    CONTRIBUTORS_READ = "contributors.read"
+    CONTRIBUTORS_WRITE = "contributors.write"
+    REGISTRATION_IMPORT = "registration.import"
+    LEDGER_READ = "ledger.read"
+    LEDGER_POST = "ledger.post"
+    ORGANISATIONS_WRITE = "organisations.write"
+
+
+_AGENT_BASE = {Permission.CONTRIBUTORS_READ, Permission.LEDGER_READ}
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.AGENT: frozenset(
+        _AGENT_BASE | {Permission.CONTRIBUTORS_WRITE, Permission.REGISTRATION_IMPORT}
+    ),
+    Role.JOINT_UNIT_AGENT: frozenset(
+        _AGENT_BASE | {Permission.CONTRIBUTORS_WRITE, Permission.REGISTRATION_IMPORT}
+    ),
+    Role.MANAGER: frozenset(
+        _AGENT_BASE | {Permission.CONTRIBUTORS_WRITE, Permission.REGISTRATION_IMPORT}
+    ),
+    Role.DIRECTOR: frozenset(_AGENT_BASE),
+    Role.ACCOUNTING_OFFICER: frozenset(_AGENT_BASE | {Permission.LEDGER_POST}),
+    Role.AUDITOR: frozenset(_AGENT_BASE),
+    Role.APPEALS_BOARD_MEMBER: frozenset(_AGENT_BASE),
+    Role.CONTRIBUTOR: frozenset({Permission.CONTRIBUTORS_READ, Permission.LEDGER_READ}),
+    Role.ADMINISTRATOR: frozenset(Permission),
+    Role.SYSTEM: frozenset(Permission),
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The person or process behind a request.
+
+    Attributes:
+        login: stable identifier written to the audit trail.
+        organisation_id: home organisation (None only for the system actor).
+        roles: what the actor may do.
+        contributor_id: set when the actor is a contributor using their own portal.
+        reachable_organisation_ids: home organisation and its joint-organisation partners.
+    """
+
+    login: str
+    organisation_id: int | None
+    organisation_code: str | None
+    roles: frozenset[Role]
+    contributor_id: int | None = None
+    reachable_organisation_ids: frozenset[int] = field(default_factory=frozenset)
+
+    @property
+    def is_system(self) -> bool:
+        return Role.SYSTEM in self.roles
+
+    @property
+    def is_contributor(self) -> bool:
+        return Role.CONTRIBUTOR in self.roles and not self.is_system
+
+    def permissions(self) -> frozenset[Permission]:
+        out: set[Permission] = set()
+        for role in self.roles:
+            out |= ROLE_PERMISSIONS.get(role, frozenset())
+        return frozenset(out)
+
+
+def system_actor(login: str = "système") -> Actor:
+    """The batch and command-line operator, acting for no single organisation."""
+    return Actor(
+        login=login, organisation_id=None, organisation_code=None, roles=frozenset({Role.SYSTEM})
+    )
+
+
+def require(actor: Actor, permission: Permission) -> None:
+    if permission not in actor.permissions():
+        raise Forbidden(
+            Problem(
+                "",
+                f"action non autorisée pour {actor.login} : "
+                f"habilitation {permission.value} manquante",
+                "forbidden",
+            )
+        )
+
+
+def may_reach_contributor(actor: Actor, contributor_id: int, organisation_id: int) -> bool:
+    if actor.is_system or Role.ADMINISTRATOR in actor.roles:
+        return True
+    if actor.is_contributor:
+        return actor.contributor_id == contributor_id
+    return organisation_id in actor.reachable_organisation_ids
+
+
+def require_contributor(actor: Actor, contributor_id: int, organisation_id: int) -> None:
+    if not may_reach_contributor(actor, contributor_id, organisation_id):
+        raise Forbidden(
+            Problem("contributor_id", "ce compte cotisant n'est pas accessible", "forbidden")
+        )
