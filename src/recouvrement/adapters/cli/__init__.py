@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import typer
@@ -22,18 +23,29 @@ def _register() -> None:
     app.add_typer(db.app, name="db")
     app.add_typer(organisations.app, name="organisations")
     app.command("serve")(serve.serve)
+    assessment = _optional("assessment")
+    if assessment is not None:
+        assessment.register(app)  # top-level commands: assess, explain
     for module_name, group in (
         ("ledger", "ledger"),
         ("registration", "registration"),
         ("demo", "demo"),
+        ("agreements", "agreements"),
+        ("transfers", "transfers"),
     ):
-        try:
-            module = __import__(f"recouvrement.adapters.cli.{module_name}", fromlist=["app"])
-        except ModuleNotFoundError as err:
-            if err.name != f"recouvrement.adapters.cli.{module_name}":
-                raise
-            continue
-        app.add_typer(module.app, name=group)
+        module = _optional(module_name)
+        if module is not None:
+            app.add_typer(module.app, name=group)
+
+
+def _optional(name: str):
+    """A command module, or None while that area of the product is not installed."""
+    try:
+        return importlib.import_module(f"recouvrement.adapters.cli.{name}")
+    except ModuleNotFoundError as err:
+        if err.name != f"recouvrement.adapters.cli.{name}":
+            raise
+        return None
 
 
 _register()

@@ -1,5 +1,23 @@
-"""One module per resource; each router is listed here once."""
+"""One module per resource; each module exposes `router` and is listed here once."""
 
-from recouvrement.adapters.api.routes import contributors
+from __future__ import annotations
 
-ROUTERS = [contributors.router]
+import importlib
+
+_MODULES = ("contributors", "accounts", "registration", "assessments")
+
+
+def _routers() -> list:
+    routers = []
+    for name in _MODULES:
+        try:
+            module = importlib.import_module(f"recouvrement.adapters.api.routes.{name}")
+        except ModuleNotFoundError as err:
+            if err.name != f"recouvrement.adapters.api.routes.{name}":
+                raise
+            continue
+        routers.append(module.router)
+    return routers
+
+
+ROUTERS = _routers()
