@@ -24,6 +24,10 @@ File format (see docs/rules.md)::
             to: 2026-06-30     # optional explicit end; then the next value must start 2026-07-01
             value: null        # null: the parameter does not apply from that date
             source: "..."
+          - from: 2027-01-01
+            gap: true          # the value is not known: a lookup in this span raises ParameterError
+            value: null
+            source: "what was searched, and where"
 """
 
 from __future__ import annotations
@@ -58,6 +62,8 @@ class ParameterValue:
         value: Decimal for rates, int cents for euros, int, bool or str; None: does not apply.
         source: the article or official page it was read from.
         territory: "default" or a department code such as "976".
+        gap: the law data has no known value for this span (searched, not found); lookups refuse
+            it rather than guess.
     """
 
     start: date
@@ -65,6 +71,7 @@ class ParameterValue:
     value: object
     source: str
     territory: str
+    gap: bool = False
 
 
 @dataclass(frozen=True)
@@ -86,7 +93,30 @@ class Parameter:
                 f"{self.name} : aucune valeur en vigueur le {on.isoformat()}"
                 f" (territoire {territory})"
             )
+        if values[i].gap:
+            end = values[i].end.isoformat() if values[i].end else "…"
+            raise ParameterError(
+                f"{self.name} : valeur inconnue le {on.isoformat()} (territoire {territory}) :"
+                f" lacune documentée du {values[i].start.isoformat()} au {end}"
+                f" — {values[i].source}"
+            )
         return values[i]
+
+    def values_on(
+        self, days: Iterable[date], territory: str = DEFAULT_TERRITORY
+    ) -> list[ParameterValue | ParameterError]:
+        """The value in force on each day, or the error a scalar lookup would raise.
+
+        Vectorised assessment builds its per-month tables from this, so the batch path and the
+        scalar path read exactly the same data and refuse exactly the same gaps.
+        """
+        out: list[ParameterValue | ParameterError] = []
+        for day in days:
+            try:
+                out.append(self.at(day, territory))
+            except ParameterError as err:
+                out.append(err)
+        return out
 
 
 class ParameterSet:
@@ -169,12 +199,15 @@ def _parse_parameter(name: str, spec: dict, origin: str) -> Parameter:
         if not source:
             raise ParameterError(f"{at} : source obligatoire (article ou page officielle)")
         territory = str(item.get("territory", DEFAULT_TERRITORY))
+        gap = item.get("gap", False)
+        if not isinstance(gap, bool) or (gap and item["value"] is not None):
+            raise ParameterError(f"{at} : « gap: true » exige « value: null »")
         start = _as_date(item["from"], at)
         end = _as_date(item["to"], at) if item.get("to") is not None else None
         if end is not None and end < start:
             raise ParameterError(f"{at} : « to » {end} avant « from » {start}")
         by_territory.setdefault(territory, []).append(
-            ParameterValue(start, end, _convert(unit, item["value"], at), source, territory)
+            ParameterValue(start, end, _convert(unit, item["value"], at), source, territory, gap)
         )
     if DEFAULT_TERRITORY not in by_territory:
         raise ParameterError(f"{where} : il faut des valeurs pour le territoire « default »")
@@ -201,7 +234,7 @@ def _parse_parameter(name: str, spec: dict, origin: str) -> Parameter:
             v
             if v.end is not None or nxt is None
             else ParameterValue(
-                v.start, nxt.start - timedelta(days=1), v.value, v.source, v.territory
+                v.start, nxt.start - timedelta(days=1), v.value, v.source, v.territory, v.gap
             )
             for v, nxt in zip(values, [*values[1:], None], strict=True)
         ]
