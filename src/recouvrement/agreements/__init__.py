@@ -1,0 +1,1 @@
+"""The agreements as data: parties, shared activities, service commitments, schedules, annexes."""
