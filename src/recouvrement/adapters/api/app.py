@@ -75,4 +75,8 @@ def create_app(engine: Engine | None = None) -> FastAPI:
 
     for router in routes.ROUTERS:
         app.include_router(router, prefix="/api/v1")
+
+    from recouvrement.adapters.web import routes as web_routes
+
+    app.include_router(web_routes.router)
     return app

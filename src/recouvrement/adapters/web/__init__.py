@@ -1,0 +1,1 @@
+"""Pages for people: French HTML rendered with Jinja2."""
