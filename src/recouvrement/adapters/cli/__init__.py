@@ -32,6 +32,7 @@ def _register() -> None:
         ("demo", "demo"),
         ("agreements", "agreements"),
         ("transfers", "transfers"),
+        ("audit", "audit"),
     ):
         module = _optional(module_name)
         if module is not None:

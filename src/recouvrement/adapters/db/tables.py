@@ -226,6 +226,9 @@ audit_event = Table(
     Column("outcome", String(16), nullable=False, default="done"),
     Column("detail", JSON, nullable=False),
     Column("source", String(64), nullable=False, default=""),
+    # Hash chain: each event's hash covers its content and the previous event's hash.
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False, unique=True),
 )
 
 JOURNAL_TABLES = ("journal_entry", "journal_posting", "audit_event")

@@ -45,7 +45,10 @@ def upgrade() -> None:
         sa.Column("outcome", sa.String(length=16), nullable=False),
         sa.Column("detail", sa.JSON(), nullable=False),
         sa.Column("source", sa.String(length=64), nullable=False),
+        sa.Column("prev_hash", sa.String(length=64), nullable=False),
+        sa.Column("hash", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_event")),
+        sa.UniqueConstraint("hash", name=op.f("uq_audit_event_hash")),
     )
     op.create_table(
         "journal_entry",
