@@ -7,6 +7,7 @@ import rules from 'modele-social'
 const PREFIX = 'dirigeant . indépendant . cotisations et contributions . '
 const ITEMS = {
   health: 'maladie',
+  health_scale_total: 'maladie . total',
   daily_allowances: 'indemnités journalières maladie',
   basic_pension: 'retraite de base',
   complementary_pension: 'retraite complémentaire',
