@@ -15,4 +15,11 @@ if ! "$ORACLE_VENV/bin/python" -c 'import importlib.metadata as m, sys; sys.exit
   "$ORACLE_VENV/bin/pip" install --quiet $OPENFISCA_PINS
 fi
 # --- end OpenFisca-France oracle ---
+# --- publicodes oracle ---
+# URSSAF's publicodes rules (modele-social, publicodes) for tests/oracle/test_publicodes_self_employed.py,
+# pinned by tests/oracle/publicodes/package-lock.json.
+if command -v npm >/dev/null && [ ! -d tests/oracle/publicodes/node_modules/modele-social ]; then
+  (cd tests/oracle/publicodes && npm ci --no-audit --no-fund --loglevel=error)
+fi
+# --- end publicodes oracle ---
 exit 0
