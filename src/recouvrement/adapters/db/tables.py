@@ -193,6 +193,7 @@ agent = Table(
     Column("roles", JSON, nullable=False),
     Column("contributor_id", BigInteger),  # set for a contributor's own portal login
     Column("active", Boolean, nullable=False, default=True),
+    Column("password_hash", String(255)),  # argon2id; None: no web login, tokens only
 )
 
 api_token = Table(
@@ -232,3 +233,50 @@ audit_event = Table(
 )
 
 JOURNAL_TABLES = ("journal_entry", "journal_posting", "audit_event")
+
+
+# People and rights (migration 0004). An authorization is a dated right of an agent on one
+# activity, optionally conditioned on a training; revoking stamps it, never deletes it.
+# (AUTHORIZATION is a reserved word in SQL, hence the table's name.)
+authorization = Table(
+    "agent_authorization",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("agent_id", ForeignKey("agent.id"), nullable=False, index=True),
+    Column("activity", String(64), nullable=False),
+    Column("valid_from", Date, nullable=False),
+    Column("valid_to", Date),
+    Column("training", String(64)),
+    Column("granted_by", String(64), nullable=False),
+    Column("granted_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_by", String(64)),
+    Column("revoked_at", DateTime(timezone=True)),
+    CheckConstraint("valid_to is null or valid_to >= valid_from", name="dates"),
+)
+
+training = Table(
+    "training",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("agent_id", ForeignKey("agent.id"), nullable=False, index=True),
+    Column("training", String(64), nullable=False),
+    Column("completed_on", Date, nullable=False),
+    Column("expires_on", Date),
+    Column("recorded_by", String(64), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("agent_id", "training", "completed_on"),
+    CheckConstraint("expires_on is null or expires_on >= completed_on", name="dates"),
+)
+
+# A web session is known by the SHA-256 of its cookie value only, like API tokens.
+web_session = Table(
+    "web_session",
+    metadata,
+    Column("id_sha256", String(64), primary_key=True),
+    Column("agent_id", ForeignKey("agent.id"), nullable=False, index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    Column("ip", String(64), nullable=False, default=""),
+    Column("ended_at", DateTime(timezone=True)),
+)
