@@ -1,0 +1,1 @@
+"""Files coming in and going out: each reader turns bytes into records and names every fault."""
