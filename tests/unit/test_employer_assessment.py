@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from recouvrement.domain.assessment.employer import (
     EmployeeMonth,
     assess_batch,
+    assess_batch_chunked,
     assess_employee_month,
     build_tables,
     month_index,
@@ -211,3 +212,16 @@ def test_vectorised_batch_gives_the_scalar_cents_exactly(cases):
             assert out[line.item][i] == line.amount, (c, line)
         assert out["base"][i] == lines[0].base
         assert out["ceiling"][i] == lines[0].ceiling
+
+
+def test_chunked_threaded_batch_equals_one_call():
+    rng = np.random.default_rng(7)
+    n = 1000
+    territory = rng.integers(0, len(TABLES.territories), n)
+    month = rng.integers(FIRST, LAST + 1, n)
+    gross = rng.integers(0, 2_000_000, n)
+    birth = rng.integers(1945, 2000, n) * 10000 + rng.integers(1, 13, n) * 100 + 1
+    whole = assess_batch(TABLES, territory, month, gross, birth)
+    chunked = assess_batch_chunked(TABLES, territory, month, gross, birth, chunk=37, workers=3)
+    for key, values in whole.items():
+        assert (chunked[key] == values).all(), key
