@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -279,4 +280,84 @@ web_session = Table(
     Column("last_seen_at", DateTime(timezone=True), nullable=False),
     Column("ip", String(64), nullable=False, default=""),
     Column("ended_at", DateTime(timezone=True)),
+)
+
+# Cases (dossiers) of the shared activities: one table for every case type, its history append-only.
+case_table = Table(
+    "case",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("case_type", String(32), nullable=False),
+    Column("state", String(32), nullable=False),
+    Column("activity", String(48), nullable=False),
+    Column("agreement", String(32), nullable=False),
+    Column("owner_organisation_id", ForeignKey("organisation.id"), nullable=False),
+    Column("assignee_id", ForeignKey("agent.id")),
+    Column("contributor_id", BigInteger),
+    Column("priority", String(8), nullable=False, default="normal"),
+    Column("calendar", String(16), nullable=False),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("opened_on", Date, nullable=False),
+    Column("opened_by", String(64), nullable=False),
+    Column("due_on", Date),
+    Column("paused_since", Date),
+    Column("paused_business_days", Integer, nullable=False, default=0),
+    Column("breached_on", Date),
+    Column("last_event_on", Date, nullable=False),
+    Column("closed_at", DateTime(timezone=True)),
+    Column("closed_on", Date),
+    Column("payload", JSON, nullable=False),
+)
+Index("ix_case_queue", case_table.c.activity, case_table.c.closed_on, case_table.c.assignee_id)
+Index("ix_case_due", case_table.c.closed_on, case_table.c.due_on)
+Index("ix_case_contributor", case_table.c.contributor_id)
+
+case_event = Table(
+    "case_event",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("case_id", ForeignKey("case.id"), nullable=False, index=True),
+    Column("action", String(32), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("from_state", String(32)),
+    Column("to_state", String(32), nullable=False),
+    Column("on", Date, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("note", Text, nullable=False, default=""),
+    Column("detail", JSON, nullable=False),
+)
+
+case_comment = Table(
+    "case_comment",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("case_id", ForeignKey("case.id"), nullable=False, index=True),
+    Column("author", String(64), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("text", Text, nullable=False),
+)
+
+case_attachment = Table(
+    "case_attachment",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("case_id", ForeignKey("case.id"), nullable=False, index=True),
+    Column("name", String(255), nullable=False),
+    Column("media_type", String(127), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("added_by", String(64), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+agent_absence = Table(
+    "agent_absence",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("agent_id", ForeignKey("agent.id"), nullable=False, index=True),
+    Column("starts_on", Date, nullable=False),
+    Column("ends_on", Date, nullable=False),
+    Column("reason", String(255), nullable=False, default=""),
+    CheckConstraint("starts_on <= ends_on", name="period"),
 )
