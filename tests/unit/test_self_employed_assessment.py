@@ -225,3 +225,19 @@ def test_batch_refuses_unknown_activity_and_uncovered_years():
         PARAMS, np.array([], dtype=np.int64), np.array([], dtype=str), np.array([], dtype=np.int64)
     )
     assert all(len(v) == 0 for v in empty.values())
+
+
+@pytest.mark.parametrize("dtype", ["<U5", "<U12", object])
+def test_batch_reads_activities_whatever_their_string_width(dtype):
+    activities = np.array(["craft", "trade", "craft"], dtype=dtype)
+    batch = assess_batch(
+        PARAMS, np.array([2016, 2016, 2020]), activities, np.array([1, 2, 3], dtype=np.int64)
+    )
+    assert int(batch["vocational_training"][0]) != int(batch["vocational_training"][1])
+    with pytest.raises(DomainError):
+        assess_batch(
+            PARAMS,
+            np.array([2020]),
+            np.array(["craf"], dtype=dtype),
+            np.array([1], dtype=np.int64),
+        )

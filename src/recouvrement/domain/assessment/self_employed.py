@@ -567,6 +567,21 @@ def summarise(lines: list[AssessedLine]) -> dict[str, int]:
     return result
 
 
+def _activity_masks(activities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(is craft, is trade); compares fixed-width strings as integer rows, which is faster."""
+    if activities.dtype.kind == "U" and activities.ndim == 1 and activities.size:
+        width = activities.dtype.itemsize // 4
+        if width >= 5:
+            codes = activities.view(np.uint32).reshape(len(activities), width)
+
+            def matches(word: str) -> np.ndarray:
+                target = np.array([ord(c) for c in word.ljust(width, "\0")], dtype=np.uint32)
+                return (codes == target).all(axis=1)
+
+            return matches("craft"), matches("trade")
+    return activities == "craft", activities == "trade"
+
+
 def assess_batch(
     params: ParameterSet, years: np.ndarray, activities: np.ndarray, incomes_cents: np.ndarray
 ) -> dict[str, np.ndarray]:
@@ -581,8 +596,8 @@ def assess_batch(
     incomes = incomes.astype(np.int64, copy=False)
     if incomes.size and np.abs(incomes).max() > MAX_INCOME_CENTS:
         raise DomainError.single("income", "revenu hors limites", "amount_out_of_range")
-    is_craft = activities == "craft"
-    unknown = ~(is_craft | (activities == "trade"))
+    is_craft, is_trade = _activity_masks(activities)
+    unknown = ~(is_craft | is_trade)
     if unknown.any():
         bad = activities[unknown][0]
         raise DomainError.single(
@@ -591,8 +606,12 @@ def assess_batch(
     if incomes.size == 0:
         return {key: np.zeros(0, dtype=np.int64) for key in SUMMARY_KEYS}
     years = years.astype(np.int64, copy=False)
-    # One contiguous slice per year: sort once, compute on views, put back once.
-    order = np.argsort(years, kind="stable")
+    # One contiguous slice per year: sort once, compute on views, put back once. Years fit in a
+    # small range, so they are sorted as 16-bit codes (radix sort).
+    low = int(years.min())
+    if int(years.max()) - low >= 2**16:
+        raise DomainError.single("year", "années trop dispersées pour un même lot", "bad_year")
+    order = np.argsort((years - low).astype(np.uint16), kind="stable")
     sorted_years = years[order]
     bounds = np.flatnonzero(np.diff(sorted_years)) + 1
     starts = [0, *bounds.tolist()]
