@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-_MODULES = ("contributors", "accounts", "registration", "assessments")
+_MODULES = ("contributors", "accounts", "registration", "assessments", "agents", "cases", "queues")
 
 
 def _routers() -> list:
