@@ -338,9 +338,11 @@ def decide_activity(
         refusal, training_required = _agreement_refusal(actor, activity, on, agreement)
         if refusal is not None:
             return refusal
-    if owner_organisation_id is not None:
-        if owner_organisation_id not in actor.reachable_organisation_ids:
-            return Decision(False, Reason.NOT_REACHABLE, None, {"activity": activity})
+    if (
+        owner_organisation_id is not None
+        and owner_organisation_id not in actor.reachable_organisation_ids
+    ):
+        return Decision(False, Reason.NOT_REACHABLE, None, {"activity": activity})
     # The art. 3 training is for operations done for the other party: on a partner's file only.
     training_required = training_required and owner_organisation_id not in (
         None,
