@@ -10,41 +10,10 @@ from sqlalchemy import func, select
 from recouvrement.adapters.db.tables import audit_event, case_event, case_table
 from recouvrement.domain.calendars import calendar_for
 from recouvrement.domain.errors import DomainError, Forbidden
-from recouvrement.services import authentication, case_queues, cases, organisations
+from recouvrement.services import case_queues, cases
 
+from .case_region import ON, Region
 from .conftest import SYSTEM
-
-ON = date(2015, 3, 2)  # a Monday, the ISU agreement in force
-TEAM = (
-    ("ura.1", "URSSAF-RA", ["joint_unit_agent"]),
-    ("ura.2", "URSSAF-RA", ["joint_unit_agent"]),
-    ("rsi.1", "RSI-RA", ["joint_unit_agent"]),
-    ("rsi.2", "RSI-RA", ["joint_unit_agent"]),
-    ("resp.urssaf", "URSSAF-RA", ["manager"]),
-    ("resp.rsi", "RSI-RA", ["manager"]),
-    ("dir.urssaf", "URSSAF-RA", ["director"]),
-    ("dir.rsi", "RSI-RA", ["director"]),
-    ("agent.cssm", "CSSM", ["agent"]),
-)
-
-
-class Region:
-    def __init__(self, engine):
-        self.engine = engine
-        for code, name, kind in (
-            ("URSSAF-RA", "URSSAF de la région", "collector"),
-            ("RSI-RA", "Caisse régionale RSI", "self_employed_fund"),
-            ("CSSM", "Caisse de sécurité sociale de Mayotte", "collector"),
-        ):
-            organisations.create_organisation(
-                engine, SYSTEM, code, name, kind, "976" if code == "CSSM" else "69"
-            )
-        organisations.link_partners(engine, SYSTEM, "URSSAF-RA", "RSI-RA")
-        for login, org, roles in TEAM:
-            authentication.create_agent(engine, SYSTEM, login, login, org, roles)
-
-    def __getitem__(self, login):
-        return authentication.actor_for_login(self.engine, login)
 
 
 @pytest.fixture
@@ -63,7 +32,9 @@ def act(region, login, case, action, on=ON, **data):
 
 def snapshot(engine, case_id):
     with engine.connect() as conn:
-        row = dict(conn.execute(select(case_table).where(case_table.c.id == case_id)).one()._mapping)
+        row = dict(
+            conn.execute(select(case_table).where(case_table.c.id == case_id)).one()._mapping
+        )
         events = conn.scalar(
             select(func.count()).select_from(case_event).where(case_event.c.case_id == case_id)
         )
@@ -239,9 +210,7 @@ def test_transition_by_an_agent_without_authorization_is_refused(region, login):
 
 def test_only_the_assignee_or_a_manager_moves_an_assigned_case(region):
     c = complaint(region)
-    other = next(
-        login for login in ("ura.1", "ura.2", "rsi.1", "rsi.2") if login != c["assignee"]
-    )
+    other = next(login for login in ("ura.1", "ura.2", "rsi.1", "rsi.2") if login != c["assignee"])
     with pytest.raises(Forbidden) as err:
         act(region, other, c, "qualify", qualification="x")
     assert err.value.problems[0].code == "not_assignee"
