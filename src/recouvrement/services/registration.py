@@ -27,6 +27,7 @@ from recouvrement.adapters.db.tables import (
 )
 from recouvrement.adapters.files.registration_files import (
     RawRecord,
+    check_options,
     file_sha256,
     read_registration_file,
     refused,
@@ -58,6 +59,7 @@ def import_registration_file(
     then nothing is recorded.
     """
     require(actor, Permission.REGISTRATION_IMPORT)
+    check_options(file_format, encoding)
     if today is None:
         raise DomainError.single("today", "date du traitement obligatoire", "required")
     if isinstance(source, bytes):

@@ -80,16 +80,22 @@ def read_registration_file(
     return RegistrationFile(fmt, file_sha256(data), tuple(records))
 
 
+def check_options(file_format: str | None, encoding: str | None) -> str:
+    """The codec name for `encoding`; refuses an unknown format or encoding before any work."""
+    if file_format and file_format.lower() not in {f.value for f in FileFormat}:
+        raise refused(
+            f"format inconnu : {file_format!r} (attendu csv ou jsonl)", "unknown_format", "format"
+        )
+    if not encoding:
+        return "utf-8"
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        raise refused(f"encodage inconnu : {encoding!r}", "unknown_encoding", "encoding") from None
+
+
 def _decode(data: bytes, encoding: str | None) -> str:
-    if encoding:
-        try:
-            name = codecs.lookup(encoding).name
-        except LookupError:
-            raise refused(
-                f"encodage inconnu : {encoding!r}", "unknown_encoding", "encoding"
-            ) from None
-    else:
-        name = "utf-8"
+    name = check_options(None, encoding)
     if name == "utf-8" and data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
     if name == "utf-8" and data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -116,14 +122,8 @@ def _decode(data: bytes, encoding: str | None) -> str:
 
 def _format(file_name: str, file_format: str | None, text: str) -> FileFormat:
     if file_format:
-        try:
-            return FileFormat(file_format.lower())
-        except ValueError:
-            raise refused(
-                f"format inconnu : {file_format!r} (attendu csv ou jsonl)",
-                "unknown_format",
-                "format",
-            ) from None
+        check_options(file_format, None)
+        return FileFormat(file_format.lower())
     suffix = PurePath(file_name or "").suffix.lower()
     if suffix == ".csv":
         return FileFormat.CSV
