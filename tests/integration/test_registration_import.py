@@ -517,3 +517,18 @@ def test_any_replay_of_the_same_files_changes_nothing(world, files, data):
         assert again["replay"] is True
         assert again["id"] in {r["id"] for r in first}
     assert snapshot(world.engine) == before
+
+
+def test_a_contributor_cannot_be_affiliated_to_a_beneficiary_fund(world):
+    flow = (
+        HEADER + "\n"
+        "U-1;affiliation;2026-01-05;self_employed;UNEDIC;Paul;69;285036912304579;trade;2019-06-01\n"
+        "U-2;affiliation;2026-01-05;self_employed;NULLE-PART;Paul;69;285036912304579;trade;2019-06-01\n"
+    )
+    report = registration.import_registration_file(
+        world.engine, SYSTEM, flow.encode(), "u.csv", TODAY
+    )
+    assert by_line(report) == {
+        2: [("organisation", "not_a_collector")],
+        3: [("organisation", "not_found")],
+    }

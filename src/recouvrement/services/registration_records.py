@@ -13,7 +13,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from recouvrement.adapters.db.tables import account, contributor, establishment, organisation
 from recouvrement.domain.actors import Actor, Role
-from recouvrement.domain.contributors import ContributorKind, ContributorStatus
+from recouvrement.domain.contributors import ContributorKind, ContributorStatus, OrganisationKind
 from recouvrement.domain.errors import Conflict, DomainError, NotFound, Problem
 from recouvrement.domain.registration import (
     Affiliation,
@@ -25,6 +25,12 @@ from recouvrement.domain.registration import (
 from recouvrement.services import audit
 from recouvrement.services.contributors import insert_contributor
 from recouvrement.services.organisations import organisation_id
+
+# Contributors' accounts are kept by the collectors (URSSAF, CGSS, CSSM) and, for the
+# self-employed under the ISU agreement, by the regional RSI funds; never by a beneficiary fund.
+MANAGING_KINDS = frozenset(
+    {OrganisationKind.COLLECTOR.value, OrganisationKind.SELF_EMPLOYED_FUND.value}
+)
 
 
 def apply_record(
@@ -52,6 +58,14 @@ def affiliate(conn: Connection, actor: Actor, record: Affiliation, source: dict)
     draft = record.draft
     org_id = organisation_id(conn, draft.organisation_code)
     _require_reach(actor, org_id, draft.organisation_code)
+    kind = conn.scalar(select(organisation.c.kind).where(organisation.c.id == org_id))
+    if kind not in MANAGING_KINDS:
+        raise DomainError.single(
+            "organisation",
+            f"{draft.organisation_code} ne gère pas de comptes cotisants "
+            "(un organisme de recouvrement ou une caisse RSI est attendu)",
+            "not_a_collector",
+        )
     try:
         cid = insert_contributor(conn, draft, record.effective_date)
     except Conflict as err:
