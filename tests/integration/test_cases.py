@@ -315,3 +315,21 @@ def test_a_transition_cannot_be_dated_before_the_last_event(region):
     with pytest.raises(DomainError) as err:
         act(region, c["assignee"], c, "qualify", date(2015, 3, 3), qualification="x")
     assert err.value.problems[0].code == "date_before_last_event"
+
+
+def test_the_commands_check_commitments_and_report(region, database_url, monkeypatch):
+    from typer.testing import CliRunner
+
+    from recouvrement.adapters.cli import app
+
+    monkeypatch.setenv("RECOUVREMENT_DATABASE_URL", database_url)
+    complaint(region)
+    runner = CliRunner()
+    found = runner.invoke(app, ["cases", "check-commitments", "2015-03-24"])
+    assert found.exit_code == 1, found.output
+    assert "1 nouveau(x) dépassement(s)" in found.output
+    assert runner.invoke(app, ["cases", "check-commitments", "2015-03-24"]).exit_code == 0
+    assert runner.invoke(app, ["cases", "check-commitments", "24/03/2015"]).exit_code == 2
+    shown = runner.invoke(app, ["cases", "report", "--on", "2015-03-24"])
+    assert shown.exit_code == 0, shown.output
+    assert "complaints : 1 ouvert(s)" in shown.output and "dépassements 1" in shown.output

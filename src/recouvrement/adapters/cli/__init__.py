@@ -33,6 +33,8 @@ def _register() -> None:
         ("agreements", "agreements"),
         ("transfers", "transfers"),
         ("audit", "audit"),
+        ("agents", "agents"),
+        ("cases", "cases"),
     ):
         module = _optional(module_name)
         if module is not None:
