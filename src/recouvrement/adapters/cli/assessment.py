@@ -74,6 +74,50 @@ def explain(
     typer.echo(_render(explanation))
 
 
+def declare(
+    input: Path = typer.Argument(
+        ...,
+        help="lignes de déclaration (.jsonl, .csv ou .parquet) : siret, period, nir, "
+        "birth_date, gross_pay, days",
+    ),
+    today: str = typer.Option(
+        None, help="date de valeur des écritures AAAA-MM-JJ (défaut : ce jour)"
+    ),
+) -> None:
+    """Enregistre les déclarations de salaires (une par établissement et mois), les calcule et
+    passe au compte de l'employeur la dette, ou la différence pour une déclaration rectificative."""
+    from datetime import date
+
+    from recouvrement.adapters.db.engine import default_engine
+    from recouvrement.domain.actors import system_actor
+    from recouvrement.services import payroll
+
+    value_date = date.fromisoformat(today) if today else date.today()
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for record in read_cases(input):
+        if isinstance(record, Exception):
+            raise DomainError.single("input", str(record), "bad_line")
+        key = (str(record.get("siret") or ""), str(record.get("period") or ""))
+        groups.setdefault(key, []).append(record)
+    engine = default_engine()
+    failed = 0
+    for (siret, period), lines in groups.items():
+        try:
+            result = payroll.declare(
+                engine, system_actor(), siret, period, lines, value_date, source=str(input)
+            )
+        except DomainError as err:
+            failed += 1
+            typer.secho(f"{siret} {period} : refusée — {err}", fg=typer.colors.RED, err=True)
+            continue
+        posted = ", ".join(f"{k} {v} €" for k, v in result["posted"].items()) or "rien"
+        state = "déjà enregistrée" if result["status"] == "already_declared" else "enregistrée"
+        typer.echo(f"{siret} {period} : version {result['version']} {state} ; passé : {posted}")
+    if failed:
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     app.command("assess")(assess)
     app.command("explain")(explain)
+    app.command("declare")(declare)

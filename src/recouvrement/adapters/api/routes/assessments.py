@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
 
 from recouvrement.adapters.api.security import current_actor
 from recouvrement.domain.actors import Actor
@@ -49,3 +50,32 @@ def explain(
         return explain_record(load_parameters(), record)
     except ParameterError as err:
         raise DomainError.single("", str(err), "parameter_gap") from None
+
+
+class DeclarationLineIn(BaseModel):
+    nir: str
+    birth_date: date
+    gross_pay: str = Field(description="salaire brut du mois en euros, texte décimal")
+    days: int | None = Field(None, description="jours calendaires de présence (mois incomplet)")
+
+
+class DeclarationIn(BaseModel):
+    siret: str
+    period: str = Field(description="mois AAAA-MM")
+    lines: list[DeclarationLineIn]
+
+
+@router.post("/assessments/declarations", status_code=201)
+def declare(body: DeclarationIn, request: Request, actor: Actor = Depends(current_actor)) -> dict:
+    """File a payroll declaration; its debt (or, corrected, the difference) goes to the account."""
+    from recouvrement.services import payroll  # the ledger service it posts through
+
+    return payroll.declare(
+        request.app.state.engine,
+        actor,
+        body.siret,
+        body.period,
+        [line.model_dump(mode="json") for line in body.lines],
+        date.today(),
+        source="api",
+    )
