@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
 
 import pytest
@@ -333,3 +334,35 @@ def test_the_commands_check_commitments_and_report(region, database_url, monkeyp
     shown = runner.invoke(app, ["cases", "report", "--on", "2015-03-24"])
     assert shown.exit_code == 0, shown.output
     assert "complaints : 1 ouvert(s)" in shown.output and "dépassements 1" in shown.output
+
+
+def test_a_days_intake_opened_in_bulk_is_balanced_and_all_or_nothing(region):
+    from recouvrement.services.cases_bulk import CaseDraft, open_cases_bulk
+
+    drafts = [
+        CaseDraft("registration_reject", {"reason": f"NIR invalide ligne {i}", "line": i})
+        for i in range(30)
+    ] + [CaseDraft("anomaly", {"list": "L1", "anomaly": f"a{i}"}, priority="low") for i in range(9)]
+    bad = [*drafts, CaseDraft("anomaly", {"list": "L1"})]
+    with pytest.raises(DomainError) as err:
+        open_cases_bulk(region.engine, SYSTEM, bad, on=ON)
+    assert err.value.problems[0].field == "drafts[39].payload.anomaly"
+    with pytest.raises(Forbidden):
+        open_cases_bulk(region.engine, region["agent.cssm"], drafts, on=ON)
+    complaint(region)  # an earlier case: the queues start from what is already open
+    result = open_cases_bulk(region.engine, SYSTEM, drafts, on=ON)
+    assert result.opened == 39 and result.last_id - result.first_id == 38
+    assert result.unassigned == 0
+    page = case_queues.list_cases(
+        region.engine, SYSTEM, on=ON, activity="registration_flow_rejects", limit=100
+    )
+    assert page["total"] == 30
+    assert Counter(c["owner"] for c in page["items"]) == {"RSI-RA": 15, "URSSAF-RA": 15}
+    assert {c["due_on"] for c in page["items"]} == {"2015-03-16"}
+    one = cases.get_case(region.engine, SYSTEM, result.first_id, on=ON)
+    assert one["payload"] == {"reason": "NIR invalide ligne 0", "line": 0}
+    assert [h["action"] for h in one["history"]] == ["open"]
+    one = act(region, one["assignee"], one, "start")  # bulk-opened cases work like the others
+    assert one["state"] == "in_progress"
+    anomalies = case_queues.list_cases(region.engine, SYSTEM, on=ON, case_type="anomaly")
+    assert anomalies["total"] == 9 and {c["priority"] for c in anomalies["items"]} == {"low"}
