@@ -213,6 +213,18 @@ def _closing(conn: Connection, agreement: str, year: int) -> dict | None:
     return dict(found) if found else None
 
 
+def _utc(moment: datetime | None) -> datetime | None:
+    """Instants are stored in UTC: SQLite keeps no offset, and would otherwise shift them."""
+    return None if moment is None else moment.astimezone(UTC)
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """An instant read back: aware on PostgreSQL, naive UTC on SQLite."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
 def _transfer(conn: Connection, agreement: str, year: int, kind: TransferKind) -> dict | None:
     found = (
         conn.execute(
@@ -225,7 +237,9 @@ def _transfer(conn: Connection, agreement: str, year: int, kind: TransferKind) -
         .mappings()
         .first()
     )
-    return dict(found) if found else None
+    if found is None:
+        return None
+    return dict(found) | {"announce_before": as_utc(found["announce_before"])}
 
 
 def _save_transfer(engine: Engine, actor: Actor, row: dict, object_id: str) -> dict:
@@ -330,7 +344,7 @@ def plan_advance(
         "amount": advance.amount,
         "account": advance.account,
         "due_on": advance.payment_day,
-        "announce_before": advance.announce_before,
+        "announce_before": _utc(advance.announce_before),
         "basis": basis,
     }
     return _save_transfer(engine, actor, row, object_id)
@@ -375,7 +389,7 @@ def plan_regularisation(
         "amount": r.amount,
         "account": r.account,
         "due_on": r.due_on,
-        "announce_before": r.announce_before,
+        "announce_before": _utc(r.announce_before),
         "basis": f"encaissements définitifs {year} {r.final_receipts} − acompte {r.advance}",
     }
     return _save_transfer(engine, actor, row, object_id)

@@ -1,0 +1,1 @@
+"""Documents the platform produces for others: bank files, e-mails, letters."""

@@ -1,0 +1,186 @@
+"""Carrying out a planned transfer: its SEPA file, then the e-mail to the annex-3 recipients.
+
+A transfer the central agency pays (the advance, a complement owed) gets one pain.001 file from
+the payer's account (annex 2) to the fund's (annex 1); the message identifier is stored so the file
+is issued once. The e-mail follows the file and quotes its reference; an overpayment is asked back
+by e-mail only, since the fund makes that transfer (art. 5.2). An e-mail is recorded as sent only
+once the SMTP server has accepted it; sending after the announcement deadline is done, but the
+audit event says it was late.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from email.message import EmailMessage
+
+from sqlalchemy import Engine, select, update
+
+from recouvrement.adapters.db.transfer_tables import transfer
+from recouvrement.adapters.documents import email, sepa
+from recouvrement.agreements.loader import shipped_agreements
+from recouvrement.domain.actors import Actor, Permission, require
+from recouvrement.domain.errors import Conflict, DomainError, NotFound
+from recouvrement.services import audit
+from recouvrement.services.transfers import as_utc, rules_for
+from recouvrement.services.unit_of_work import UnitOfWork
+
+PAID_BY_AGENCY = ("payment", "owed")
+LABELS = {"advance": "acompte annuel", "regularisation": "complément de régularisation"}
+
+
+def _load(engine: Engine, transfer_id: int) -> dict:
+    with engine.connect() as conn:
+        row = conn.execute(select(transfer).where(transfer.c.id == transfer_id)).mappings().first()
+    if row is None:
+        raise NotFound.single("transfer_id", f"reversement inconnu : {transfer_id}", "not_found")
+    return dict(row) | {"announce_before": as_utc(row["announce_before"])}
+
+
+def _resolved(row: dict):
+    registry = shipped_agreements()
+    start = max(row["due_on"].replace(month=1, day=1), registry.get(row["agreement"]).valid_from)
+    return registry.resolve(row["agreement"], start)
+
+
+def _annex(resolved, name: str) -> object:
+    return resolved.annexes.get(name, (None, ""))[0]
+
+
+def message_id_of(row: dict) -> str:
+    """Stable and readable: the bank's return quotes it, and it names the transfer."""
+    return f"{row['agreement']}-{row['year']}-{row['kind']}".upper()
+
+
+def issue_transfer_file(engine: Engine, actor: Actor, transfer_id: int) -> tuple[dict, bytes]:
+    """The pain.001 file of a transfer the central agency pays; issued once."""
+    require(actor, Permission.LEDGER_POST)
+    row = _load(engine, transfer_id)
+    action, object_id = "transfer.file.issue", str(transfer_id)
+    try:
+        if row["direction"] not in PAID_BY_AGENCY:
+            raise DomainError.single(
+                "direction",
+                "aucun virement à émettre par l'Acoss : un trop versé est remboursé par l'Unédic, "
+                "une régularisation nulle ne donne lieu à aucun virement (art. 5.2)",
+                "not_paid_by_agency",
+            )
+        if row["message_id"]:
+            raise Conflict.single(
+                "transfer_id",
+                f"le fichier de virement est déjà émis (référence {row['message_id']})",
+                "already_issued",
+            )
+        resolved = _resolved(row)
+        payer = resolved.setting("transfers.payer_account")
+        debtor = sepa.bank_account(payer, _annex(resolved, payer))
+        creditor = sepa.bank_account(row["account"], _annex(resolved, row["account"]))
+        message_id = message_id_of(row)
+        label = LABELS[row["kind"]]
+        xml = sepa.credit_transfer_file(
+            debtor=debtor,
+            creditor=creditor,
+            amount=row["amount"],
+            execution_date=row["due_on"],
+            message_id=message_id,
+            remittance=f"Reversement assurance chomage Mayotte - {label} {row['year']}",
+        )
+    except DomainError as err:
+        audit.record_refusal(engine, actor, action, "transfer", object_id, str(err))
+        raise
+    with UnitOfWork(engine) as uow:
+        done = uow.conn.execute(
+            update(transfer)
+            .where(transfer.c.id == transfer_id, transfer.c.message_id.is_(None))
+            .values(message_id=message_id, status="file_issued")
+        )
+        if done.rowcount != 1:
+            raise Conflict.single("transfer_id", "fichier émis entre-temps", "already_issued")
+        audit.record(
+            uow.conn,
+            actor,
+            action,
+            "transfer",
+            object_id,
+            {
+                "message_id": message_id,
+                "amount": row["amount"],
+                "debtor": debtor.annex,
+                "creditor": creditor.annex,
+                "execution_date": row["due_on"].isoformat(),
+            },
+        )
+        uow.commit()
+    return row | {"message_id": message_id, "status": "file_issued"}, xml
+
+
+def announce_transfer(
+    engine: Engine,
+    actor: Actor,
+    transfer_id: int,
+    *,
+    now: datetime,
+    send: Callable[[EmailMessage], None] = email.send,
+) -> dict:
+    """E-mail the annex-3 recipients about a transfer: an announcement before a payment, a request
+    to pay back an overpayment, or a notice that nothing moves. Sent once."""
+    require(actor, Permission.LEDGER_POST)
+    row = _load(engine, transfer_id)
+    action, object_id = "transfer.announce", str(transfer_id)
+    if row["status"] == "announced":
+        return row
+    try:
+        if row["direction"] in PAID_BY_AGENCY and not row["message_id"]:
+            raise DomainError.single(
+                "message_id",
+                "émettre d'abord le fichier de virement : l'annonce en cite la référence",
+                "file_missing",
+            )
+        resolved = _resolved(row)
+        rules = rules_for(row["agreement"], row["year"])
+        account = _annex(resolved, row["account"]) if row["account"] else None
+        notice = email.Notice(
+            agreement_title=resolved.agreement.title,
+            article="art. 5.1" if row["kind"] == "advance" else "art. 5.2",
+            year=row["year"],
+            kind=row["kind"],
+            direction=row["direction"],
+            amount=row["amount"],
+            value_date=row["due_on"],
+            basis=row["basis"],
+            account_holder=account.get("holder") if isinstance(account, dict) else None,
+            iban=account.get("iban") if isinstance(account, dict) else None,
+            file_reference=row["message_id"],
+        )
+        msg = email.message(
+            notice,
+            sender=str(resolved.setting("transfers.announcement_sender")),
+            recipients=rules.recipients,
+            sent_at=now,
+        )
+    except DomainError as err:
+        audit.record_refusal(engine, actor, action, "transfer", object_id, str(err))
+        raise
+    send(msg)
+    deadline = as_utc(row["announce_before"])
+    late = deadline is not None and now >= deadline
+    with UnitOfWork(engine) as uow:
+        uow.conn.execute(
+            update(transfer).where(transfer.c.id == transfer_id).values(status="announced")
+        )
+        audit.record(
+            uow.conn,
+            actor,
+            action,
+            "transfer",
+            object_id,
+            {
+                "message_id": msg["Message-ID"],
+                "recipients": list(rules.recipients),
+                "sent_at": now.isoformat(),
+                "late": late,
+                "file_reference": row["message_id"],
+            },
+        )
+        uow.commit()
+    return row | {"status": "announced", "late": late, "email_message_id": msg["Message-ID"]}
