@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import uuid
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -17,15 +18,23 @@ from recouvrement.adapters.db.tables import (
     account,
     agent,
     audit_event,
+    authorization,
     contributor,
     employee,
     establishment,
     organisation,
     partnership,
+    training,
 )
 from recouvrement.domain.demo_region import AS_OF, RegionSize, age_on
 from recouvrement.domain.errors import Conflict, DomainError, Forbidden
-from recouvrement.services import authentication, contributors, demo, organisations
+from recouvrement.services import (
+    authentication,
+    authorizations,
+    contributors,
+    demo,
+    organisations,
+)
 
 from .conftest import SYSTEM
 
@@ -333,3 +342,31 @@ def test_cli_refuses_a_non_empty_database_without_if_empty(
     assert "ne se charge que dans une base vide" in result.output
     assert "--if-empty" in result.output
     assert count(engine, contributor) == 75
+
+
+def test_demo_staff_may_perform_the_activities_their_agreement_gives_them(loaded):
+    engine, report = loaded
+    with engine.connect() as conn:
+        urssaf = organisations.organisation_id(conn, "URSSAF-RA")
+        cssm = organisations.organisation_id(conn, "CSSM")
+    on = date(2015, 6, 1)
+    joint = authentication.actor_for_login(engine, "rsi-ra.cellule-mixte-1")
+    decision = authorizations.check_activity(
+        engine, joint, "phone_reminders", on, owner_organisation_id=urssaf, agreement="isu-region"
+    )
+    assert decision.allowed
+    cssm_agent = authentication.actor_for_login(engine, "cssm.agent-2")
+    assert authorizations.check_activity(
+        engine,
+        cssm_agent,
+        "unemployment_collection",
+        on,
+        owner_organisation_id=cssm,
+        agreement="unedic-mayotte",
+    ).allowed
+    with pytest.raises(Forbidden):
+        authorizations.check_activity(
+            engine, cssm_agent, "phone_reminders", on, owner_organisation_id=urssaf
+        )
+    assert report.counts["authorizations"] == count(engine, authorization)
+    assert report.counts["trainings"] == count(engine, training) > 0

@@ -17,18 +17,22 @@ from recouvrement.adapters.db.tables import (
     account,
     agent,
     audit_event,
+    authorization,
     contributor,
     employee,
     establishment,
     organisation,
     partnership,
+    training,
 )
+from recouvrement.agreements.loader import shipped_agreements
 from recouvrement.domain.actors import Actor, Permission, require
 from recouvrement.domain.contributors import ContributorKind, validate_contributor
 from recouvrement.domain.demo_region import DEFAULT_SEED, Region, RegionSize, generate_region
 from recouvrement.domain.errors import Conflict
 from recouvrement.domain.identifiers import validate_nir
 from recouvrement.services import audit, authentication
+from recouvrement.services.demo_rights import DemoGrant, demo_grants, grant_rows
 from recouvrement.services.unit_of_work import UnitOfWork
 
 CHUNK = 1000
@@ -104,7 +108,10 @@ def load_region(
     require(actor, Permission.CONTRIBUTORS_WRITE)
     region = generate_region(seed, size)
     _check_identifiers(region)
+    grants = demo_grants(region.agents, shipped_agreements().agreements.values())
     counts = region_counts(region)
+    counts["authorizations"] = len(grants)
+    counts["trainings"] = len({(g.login, g.training) for g in grants if g.training})
     total = sum(counts.values()) + counts["self_employed"] + counts["employers"]  # + accounts
     total += len(region.agents)  # tokens
     done = 0
@@ -125,7 +132,7 @@ def load_region(
                 "la région de démonstration ne se charge que dans une base vide",
                 "not_empty",
             )
-        _store(uow.conn, region, advance)
+        _store(uow.conn, region, grants, advance)
         audit.record(
             uow.conn,
             actor,
@@ -162,15 +169,76 @@ def _chunks(rows: Sequence[dict]) -> Iterator[Sequence[dict]]:
         yield rows[start : start + CHUNK]
 
 
-def _store(conn: Connection, region: Region, advance: Callable[[int], None]) -> None:
-    org_ids: dict[str, int] = {}
-    for org in region.organisations:
-        org_ids[org.code] = conn.execute(
+def _store(
+    conn: Connection, region: Region, grants: list[DemoGrant], advance: Callable[[int], None]
+) -> None:
+    now = datetime.now(UTC)
+    org_ids = _store_organisations(conn, region)
+    advance(len(region.organisations))
+    ids: list[int] = []
+    for chunk in _chunks([_contributor_row(c.draft, org_ids, now) for c in region.contributors]):
+        ids += conn.execute(
+            insert(contributor).returning(contributor.c.id, sort_by_parameter_order=True), chunk
+        ).scalars()
+        advance(len(chunk))
+    stored = list(zip(region.contributors, ids, strict=True))
+    _insert_chunks(
+        conn, account, [{"contributor_id": i, "opened_on": c.opened_on} for c, i in stored], advance
+    )
+    _insert_chunks(
+        conn,
+        establishment,
+        [
+            {"contributor_id": i, "siret": e.siret, "territory": e.territory, "name": e.name}
+            for c, i in stored
+            for e in c.draft.establishments
+        ],
+        advance,
+    )
+    _insert_chunks(
+        conn,
+        employee,
+        [
+            {"contributor_id": i, "nir": e.nir, "birth_date": e.birth_date, "name": e.name}
+            for c, i in stored
+            for e in c.employees
+        ],
+        advance,
+    )
+    if not region.agents:
+        return
+    id_by_key = {c.key: i for c, i in stored}
+    agent_ids = conn.execute(
+        insert(agent).returning(agent.c.id, sort_by_parameter_order=True),
+        [
+            {
+                "login": a.login,
+                "name": a.name,
+                "organisation_id": org_ids[a.organisation_code],
+                "roles": list(a.roles),
+                "contributor_id": id_by_key[a.contributor_key] if a.contributor_key else None,
+                "active": True,
+            }
+            for a in region.agents
+        ],
+    ).scalars()
+    advance(len(region.agents))
+    authorizations, trainings = grant_rows(
+        grants, {a.login: i for a, i in zip(region.agents, agent_ids, strict=True)}, now
+    )
+    _insert_chunks(conn, authorization, authorizations, advance)
+    _insert_chunks(conn, training, trainings, advance)
+
+
+def _store_organisations(conn: Connection, region: Region) -> dict[str, int]:
+    org_ids = {
+        org.code: conn.execute(
             insert(organisation).values(
                 code=org.code, name=org.name, kind=org.kind.value, territory=org.territory
             )
         ).inserted_primary_key[0]
-    advance(len(region.organisations))
+        for org in region.organisations
+    }
     conn.execute(
         insert(partnership),
         [
@@ -179,63 +247,15 @@ def _store(conn: Connection, region: Region, advance: Callable[[int], None]) -> 
             for x, y in ((a, b), (b, a))
         ],
     )
+    return org_ids
 
-    now = datetime.now(UTC)
-    rows = [_contributor_row(c.draft, org_ids, now) for c in region.contributors]
-    ids: list[int] = []
+
+def _insert_chunks(
+    conn: Connection, table, rows: Sequence[dict], advance: Callable[[int], None]
+) -> None:
     for chunk in _chunks(rows):
-        ids += conn.execute(
-            insert(contributor).returning(contributor.c.id, sort_by_parameter_order=True), chunk
-        ).scalars()
+        conn.execute(insert(table), chunk)
         advance(len(chunk))
-    id_by_key = {c.key: cid for c, cid in zip(region.contributors, ids, strict=True)}
-
-    dependants = (
-        (
-            account,
-            [
-                {"contributor_id": cid, "opened_on": c.opened_on}
-                for c, cid in zip(region.contributors, ids, strict=True)
-            ],
-        ),
-        (
-            establishment,
-            [
-                {"contributor_id": cid, "siret": e.siret, "territory": e.territory, "name": e.name}
-                for c, cid in zip(region.contributors, ids, strict=True)
-                for e in c.draft.establishments
-            ],
-        ),
-        (
-            employee,
-            [
-                {"contributor_id": cid, "nir": e.nir, "birth_date": e.birth_date, "name": e.name}
-                for c, cid in zip(region.contributors, ids, strict=True)
-                for e in c.employees
-            ],
-        ),
-    )
-    for table, table_rows in dependants:
-        for chunk in _chunks(table_rows):
-            conn.execute(insert(table), chunk)
-            advance(len(chunk))
-
-    if region.agents:
-        conn.execute(
-            insert(agent),
-            [
-                {
-                    "login": a.login,
-                    "name": a.name,
-                    "organisation_id": org_ids[a.organisation_code],
-                    "roles": list(a.roles),
-                    "contributor_id": id_by_key[a.contributor_key] if a.contributor_key else None,
-                    "active": True,
-                }
-                for a in region.agents
-            ],
-        )
-    advance(len(region.agents))
 
 
 def _contributor_row(draft, org_ids: dict[str, int], now: datetime) -> dict:
