@@ -40,6 +40,9 @@ from recouvrement.services.registration_records import apply_record
 from recouvrement.services.unit_of_work import UnitOfWork
 
 MAX_PAGE = 1000
+_CHUNK = 500  # ids per IN (...) lookup, well under SQLite's bound-parameter limit
+# Built once: executing a prepared statement with a parameter dict skips per-row statement building.
+_MARK_APPLIED = insert(registration_applied)
 IMPORT_ACTION = "registration.import"
 
 
@@ -126,6 +129,7 @@ def _process(
     conn: Connection, actor: Actor, import_id: int, records: tuple[RawRecord, ...], today: date
 ) -> dict:
     seen: dict[str, int] = {}
+    applied_before = _applied_among(conn, {_record_id(raw.values) for raw in records} - {None})
     applied = rejected = 0
     already: list[dict] = []
     for raw in records:
@@ -145,7 +149,7 @@ def _process(
             ]
         elif record_id:
             seen[record_id] = raw.line
-        if not problems and _applied_before(conn, record.record_id):
+        if not problems and record.record_id in applied_before:
             already.append({"line": raw.line, "record_id": record.record_id})
             continue
         if not problems:
@@ -165,12 +169,13 @@ def _apply(conn: Connection, actor: Actor, import_id: int, line: int, record, to
         with conn.begin_nested():
             contributor_id = apply_record(conn, actor, record, today, source)
             conn.execute(
-                insert(registration_applied).values(
-                    record_id=record.record_id,
-                    import_id=import_id,
-                    contributor_id=contributor_id,
-                    applied_at=datetime.now(UTC),
-                )
+                _MARK_APPLIED,
+                {
+                    "record_id": record.record_id,
+                    "import_id": import_id,
+                    "contributor_id": contributor_id,
+                    "applied_at": datetime.now(UTC),
+                },
             )
     except DomainError as err:
         return list(err.problems)
@@ -192,15 +197,19 @@ def _record_id(values: dict) -> str | None:
     return None
 
 
-def _applied_before(conn: Connection, record_id: str) -> bool:
-    return (
-        conn.scalar(
-            select(registration_applied.c.record_id).where(
-                registration_applied.c.record_id == record_id
-            )
+def _applied_among(conn: Connection, record_ids: set[str]) -> set[str]:
+    """The record ids of the file already applied by earlier files, looked up in chunks."""
+    ids = sorted(record_ids)
+    found: set[str] = set()
+    for i in range(0, len(ids), _CHUNK):
+        found.update(
+            conn.execute(
+                select(registration_applied.c.record_id).where(
+                    registration_applied.c.record_id.in_(ids[i : i + _CHUNK])
+                )
+            ).scalars()
         )
-        is not None
-    )
+    return found
 
 
 def _reject(conn: Connection, import_id: int, raw: RawRecord, problems: list[Problem]) -> None:
