@@ -151,8 +151,8 @@ def open_cases_bulk(
             )
             event_rows.append((ids[i], "open", actor.login, None, state, on, now, "", {}))
         if conn.dialect.name == "postgresql":
-            _copy(conn, '"case"', _CASE_COLUMNS, case_rows)
-            _copy(conn, "case_event", _EVENT_COLUMNS, event_rows)
+            _copy(conn, '"case"', _CASE_COLUMNS, _copy_lines(case_rows))
+            _copy(conn, "case_event", _EVENT_COLUMNS, _copy_lines(event_rows))
         else:
             _executemany(conn, '"case"', _CASE_COLUMNS, case_rows)
             _executemany(conn, "case_event", _EVENT_COLUMNS, event_rows)
@@ -229,18 +229,29 @@ def _copy_value(value) -> str:
     return str(value).translate(_COPY_ESCAPES)
 
 
+def _copy_lines(rows: list[tuple]) -> list[str]:
+    """COPY text lines; values repeated from row to row (dates, codes) are formatted once."""
+    seen: dict = {}
+
+    def fmt(value) -> str:
+        if isinstance(value, int | dict) and not isinstance(value, bool):
+            return str(value) if isinstance(value, int) else _copy_value(value)
+        key = (type(value), value)
+        text_ = seen.get(key)
+        if text_ is None:
+            text_ = seen[key] = _copy_value(value)
+        return text_
+
+    return ["\t".join([fmt(v) for v in row]) + "\n" for row in rows]
+
+
 def _copy(
-    conn: Connection, table: str, columns: str, rows: list[tuple], chunk: int = 50_000
+    conn: Connection, table: str, columns: str, lines: list[str], chunk: int = 50_000
 ) -> None:
     raw = conn.connection.dbapi_connection
     with raw.cursor() as cur, cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-        for start in range(0, len(rows), chunk):
-            copy.write(
-                "".join(
-                    "\t".join(_copy_value(v) for v in row) + "\n"
-                    for row in rows[start : start + chunk]
-                )
-            )
+        for start in range(0, len(lines), chunk):
+            copy.write("".join(lines[start : start + chunk]))
 
 
 def _executemany(conn: Connection, table: str, columns: str, rows: list[tuple]) -> None:
