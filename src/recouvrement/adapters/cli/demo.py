@@ -96,7 +96,7 @@ def load(
         f"Région de démonstration chargée (graine {report.seed}) : {c['organisations']} organismes, "
         f"{c['self_employed']} indépendants, {c['employers']} employeurs "
         f"({c['establishments']} établissements, {c['employees']} salariés), "
-        f"{c['agents']} comptes d'accès."
+        f"{c['agents']} comptes d'accès et {c['authorizations']} habilitations."
     )
     typer.echo(f"Jetons d'accès des {len(report.tokens)} comptes de démonstration : {path}")
 
