@@ -164,7 +164,7 @@ def test_nothing_is_recorded_as_sent_when_the_smtp_server_refuses(engine, office
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         closed_port = s.getsockname()[1]
-    with pytest.raises(OSError):
+    with pytest.raises(DomainError) as err:
         transfer_dispatch.announce_transfer(
             engine,
             officer,
@@ -172,4 +172,7 @@ def test_nothing_is_recorded_as_sent_when_the_smtp_server_refuses(engine, office
             now=datetime(2016, 6, 28, 9, tzinfo=UTC),
             send=lambda msg: email.send(msg, "127.0.0.1", closed_port),
         )
-    assert not [e for e in events(engine) if e["action"] == "transfer.announce"]
+    assert err.value.problems[0].code == "send_failed"
+    announced = [e for e in events(engine) if e["action"] == "transfer.announce"]
+    assert [e["outcome"] for e in announced] == ["refused"]
+    assert transfer_dispatch._load(engine, advance["id"])["status"] == "file_issued"

@@ -161,7 +161,16 @@ def announce_transfer(
     except DomainError as err:
         audit.record_refusal(engine, actor, action, "transfer", object_id, str(err))
         raise
-    send(msg)
+    try:
+        send(msg)
+    except OSError as err:  # smtplib's errors are OSErrors too
+        failure = DomainError.single(
+            "smtp",
+            f"envoi du courriel impossible ({err}) : rien n'est enregistré comme envoyé",
+            "send_failed",
+        )
+        audit.record_refusal(engine, actor, action, "transfer", object_id, str(failure))
+        raise failure from None
     deadline = as_utc(row["announce_before"])
     late = deadline is not None and now >= deadline
     with UnitOfWork(engine) as uow:

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from enum import StrEnum
+from pathlib import Path
 
 import typer
 
+from recouvrement.adapters.db.engine import default_engine
 from recouvrement.agreements.loader import AgreementError, shipped_agreements
+from recouvrement.domain.actors import Actor, system_actor
 from recouvrement.domain.errors import DomainError
+from recouvrement.domain.money import format_euros_fr, parse_euros
 from recouvrement.domain.transfer_schedule import EventKind, check_years, transfer_schedule
+from recouvrement.services import authentication, transfer_dispatch, transfers
 
 app = typer.Typer(
     help="Reversements aux attributaires : acomptes, régularisations, annonces.",
@@ -76,3 +81,179 @@ def calendar(
         if e.account:
             line += f", compte {e.account}"
         typer.echo(f"{line}  [{e.article}, calendrier {e.calendar}]")
+
+
+# --- carrying out the schedule ------------------------------------------------------------------
+
+
+def _actor(engine, login: str | None) -> Actor:
+    return authentication.actor_for_login(engine, login) if login else system_actor()
+
+
+def _day(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise DomainError.single(option, f"date invalide : {value!r} (AAAA-MM-JJ)") from None
+
+
+def _run(action):
+    """Run a service call; its refusal is printed in French, field first."""
+    try:
+        return action()
+    except DomainError as err:
+        _fail("; ".join(f"{p.field} : {p.reason}" if p.field else p.reason for p in err.problems))
+
+
+def _show(row: dict) -> None:
+    account = f", compte {row['account']}" if row.get("account") else ""
+    typer.echo(
+        f"Reversement n° {row['id']} — {row['kind']} {row['year']} ({row['direction']}) : "
+        f"{format_euros_fr(row['amount'])}, échéance {row['due_on'].isoformat()}{account}, "
+        f"statut {row['status']}"
+    )
+
+
+AGENT = typer.Option(None, "--agent", help="agir au nom de cet agent (agent comptable)")
+
+
+@app.command("notify")
+def notify(
+    amount: str = typer.Option(..., "--amount", help="montant notifié en euros, ex. 1234567.89"),
+    notified_on: str = typer.Option(..., "--on", help="date de la notification (AAAA-MM-JJ)"),
+    notified_by: str = typer.Option(
+        ..., "--by", help="qui a notifié, ex. « Direction financière de l'Unédic »"
+    ),
+    channel: str = typer.Option(
+        "letter_and_email", "--channel", help="letter, email ou letter_and_email"
+    ),
+    reference: str = typer.Option("", "--reference", help="référence du courrier"),
+    accept_late: bool = typer.Option(
+        False, "--accept-late", help="enregistrer une notification tardive"
+    ),
+    agreement: str = typer.Option(transfers.MAYOTTE, "--agreement"),
+    agent: str | None = AGENT,
+) -> None:
+    """Enregistre la notification par l'Unédic des encaissements de 2012 (art. 5.3)."""
+    engine = default_engine()
+    row = _run(
+        lambda: transfers.record_fund_notification(
+            engine,
+            _actor(engine, agent),
+            amount=parse_euros(amount, "amount"),
+            notified_on=_day(notified_on, "on"),
+            notified_by=notified_by,
+            channel=channel,
+            reference=reference,
+            accept_late=accept_late,
+            agreement=agreement,
+        )
+    )
+    late = " (TARDIVE)" if row["late"] else ""
+    typer.echo(
+        f"Notification des encaissements {row['notified_year']} enregistrée{late} : "
+        f"{format_euros_fr(row['amount'])}, reçue le {row['notified_on'].isoformat()}."
+    )
+
+
+@app.command("close")
+def close(
+    year: int = typer.Option(..., "--year", help="exercice N clôturé"),
+    closed_on: str = typer.Option(..., "--on", help="date de clôture des comptes (AAAA-MM-JJ)"),
+    agreement: str = typer.Option(transfers.MAYOTTE, "--agreement"),
+    agent: str | None = AGENT,
+) -> None:
+    """Enregistre la clôture des comptes de l'exercice N (art. 5.2)."""
+    engine = default_engine()
+    row = _run(
+        lambda: transfers.record_accounts_closing(
+            engine, _actor(engine, agent), year, _day(closed_on, "on"), agreement
+        )
+    )
+    late = " (après la date limite)" if row["late"] else ""
+    typer.echo(
+        f"Clôture des comptes {year} enregistrée le {row['closed_on'].isoformat()}{late} ; "
+        f"régularisation due au plus tard le {row['regularisation_due'].isoformat()}."
+    )
+
+
+@app.command("advance")
+def advance(
+    year: int = typer.Option(..., "--year", help="année N de l'acompte"),
+    receipts: str | None = typer.Option(
+        None, "--receipts", help="encaissements de N-1 en euros (sauf premier acompte : notifié)"
+    ),
+    agreement: str = typer.Option(transfers.MAYOTTE, "--agreement"),
+    agent: str | None = AGENT,
+) -> None:
+    """Calcule et enregistre l'acompte annuel de l'année N (art. 5.1 et 5.3)."""
+    engine = default_engine()
+    _show(
+        _run(
+            lambda: transfers.plan_advance(
+                engine,
+                _actor(engine, agent),
+                year,
+                None if receipts is None else parse_euros(receipts, "receipts"),
+                agreement,
+            )
+        )
+    )
+
+
+@app.command("regularise")
+def regularise(
+    year: int = typer.Option(..., "--year", help="année N régularisée"),
+    final_receipts: str = typer.Option(
+        ..., "--final-receipts", help="encaissements définitifs de N en euros"
+    ),
+    agreement: str = typer.Option(transfers.MAYOTTE, "--agreement"),
+    agent: str | None = AGENT,
+) -> None:
+    """Calcule et enregistre la régularisation de l'année N (art. 5.2)."""
+    engine = default_engine()
+    _show(
+        _run(
+            lambda: transfers.plan_regularisation(
+                engine,
+                _actor(engine, agent),
+                year,
+                parse_euros(final_receipts, "final_receipts"),
+                agreement,
+            )
+        )
+    )
+
+
+@app.command("file")
+def file_(
+    transfer_id: int = typer.Argument(..., help="n° du reversement"),
+    output: Path = typer.Option(..., "--output", help="fichier pain.001 à écrire"),
+    agent: str | None = AGENT,
+) -> None:
+    """Émet le fichier de virement SEPA (pain.001.001.03) d'un reversement, une seule fois."""
+    engine = default_engine()
+    if output.exists():
+        _fail(f"{output} existe déjà : choisir un autre nom")
+    row, xml = _run(
+        lambda: transfer_dispatch.issue_transfer_file(engine, _actor(engine, agent), transfer_id)
+    )
+    output.write_bytes(xml)
+    typer.echo(f"Fichier {output} écrit, référence {row['message_id']}.")
+
+
+@app.command("announce")
+def announce(
+    transfer_id: int = typer.Argument(..., help="n° du reversement"),
+    agent: str | None = AGENT,
+) -> None:
+    """Envoie par courriel l'annonce (ou la demande de remboursement) aux destinataires de
+    l'annexe 3, via le serveur SMTP de RECOUVREMENT_SMTP_HOST et RECOUVREMENT_SMTP_PORT."""
+    engine = default_engine()
+    row = _run(
+        lambda: transfer_dispatch.announce_transfer(
+            engine, _actor(engine, agent), transfer_id, now=datetime.now(UTC)
+        )
+    )
+    late = " — APRÈS l'heure limite" if row.get("late") else ""
+    typer.echo(f"Reversement n° {transfer_id} : courriel envoyé{late}.")
