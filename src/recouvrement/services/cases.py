@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+import zlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 
-from sqlalchemy import Connection, Engine, and_, func, insert, select, update
+from sqlalchemy import Connection, Engine, and_, func, insert, select, text, update
 
 from recouvrement.adapters.db.tables import (
     agent,
@@ -43,6 +44,7 @@ DEFAULT_AGREEMENT = "isu-region"
 MAX_PAGE = 1000
 MAX_ATTACHMENT = 10 * 1024 * 1024
 MAX_TEXT = 10_000
+QUEUE_LOCK = 727_100  # advisory-lock keys 727100–727999 serialize each queue's assignments
 _MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
 
 
@@ -115,8 +117,17 @@ def assignable_agents(
     ]
 
 
+def lock_queue(conn: Connection, activity: str) -> None:
+    """On PostgreSQL, two transactions assigning in the same queue take turns, so both do not
+    read the same loads and give their cases to the same agent."""
+    if conn.dialect.name == "postgresql":
+        key = QUEUE_LOCK + zlib.crc32(activity.encode()) % 900
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
+
 def queue_loads(conn: Connection, activity: str) -> tuple[dict[int, int], dict[str, int]]:
     """Open cases of a queue per assignee and per owner organisation."""
+    lock_queue(conn, activity)
     open_ = and_(case_table.c.activity == activity, case_table.c.closed_on.is_(None))
     per_agent = dict(
         conn.execute(
