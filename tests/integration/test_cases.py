@@ -366,3 +366,51 @@ def test_a_days_intake_opened_in_bulk_is_balanced_and_all_or_nothing(region):
     assert one["state"] == "in_progress"
     anomalies = case_queues.list_cases(region.engine, SYSTEM, on=ON, case_type="anomaly")
     assert anomalies["total"] == 9 and {c["priority"] for c in anomalies["items"]} == {"low"}
+
+
+def test_each_reject_of_a_registration_import_becomes_one_case(region, database_url, monkeypatch):
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert
+    from typer.testing import CliRunner
+
+    from recouvrement.adapters.cli import app
+    from recouvrement.adapters.db.tables import registration_import, registration_reject
+
+    with region.engine.begin() as conn:
+        import_id = conn.execute(
+            insert(registration_import).values(
+                file_name="ri46.csv",
+                file_sha256="0" * 64,
+                format="csv",
+                imported_at=datetime.now(UTC),
+                records=5,
+                applied=2,
+                rejected=3,
+            )
+        ).inserted_primary_key[0]
+        conn.execute(
+            insert(registration_reject),
+            [
+                {
+                    "import_id": import_id,
+                    "line": line,
+                    "field": "nir",
+                    "reason": "clé du NIR invalide",
+                    "code": "bad_nir",
+                    "record": {"nir": "x"},
+                    "status": "open",
+                }
+                for line in (2, 4, 5)
+            ],
+        )
+    monkeypatch.setenv("RECOUVREMENT_DATABASE_URL", database_url)
+    runner = CliRunner()
+    first = runner.invoke(app, ["cases", "open-rejects", str(import_id), "--on", "2015-03-02"])
+    assert first.exit_code == 0, first.output
+    assert "3 dossier(s) ouvert(s)" in first.output
+    again = runner.invoke(app, ["cases", "open-rejects", str(import_id), "--on", "2015-03-03"])
+    assert "0 dossier(s) ouvert(s)" in again.output
+    page = case_queues.list_cases(region.engine, SYSTEM, on=ON, case_type="registration_reject")
+    assert sorted(c["payload"]["line"] for c in page["items"]) == [2, 4, 5]
+    assert {c["payload"]["import_id"] for c in page["items"]} == {import_id}

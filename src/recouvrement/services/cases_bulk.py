@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from sqlalchemy import Connection, Engine, select, text
 
-from recouvrement.adapters.db.tables import organisation
+from recouvrement.adapters.db.tables import case_table, organisation, registration_reject
 from recouvrement.domain import cases as rules
 from recouvrement.domain.actors import Actor
 from recouvrement.domain.calendars import calendar_for
@@ -272,3 +272,48 @@ def _executemany(conn: Connection, table: str, columns: str, rows: list[tuple]) 
             for row in rows
         ],
     )
+
+
+def open_registration_reject_cases(
+    engine: Engine, actor: Actor, import_id: int, *, on: date
+) -> BulkOpened:
+    """One case per open reject of a registration import (ISU agreement art. 4: the rejects of
+    the RI46 flows are worked by the joint organisation). Rejects already opened as cases are
+    skipped, so running it again after a crash or by mistake opens nothing twice."""
+    with engine.connect() as conn:
+        rejects = (
+            conn.execute(
+                select(registration_reject)
+                .where(
+                    registration_reject.c.import_id == import_id,
+                    registration_reject.c.status == "open",
+                )
+                .order_by(registration_reject.c.line, registration_reject.c.id)
+            )
+            .mappings()
+            .all()
+        )
+        done = set(
+            conn.execute(
+                select(case_table.c.payload["reject_id"].as_integer()).where(
+                    case_table.c.case_type == rules.CaseType.REGISTRATION_REJECT.value,
+                    case_table.c.payload["import_id"].as_integer() == import_id,
+                )
+            ).scalars()
+        )
+    drafts = [
+        CaseDraft(
+            rules.CaseType.REGISTRATION_REJECT.value,
+            {
+                "reason": r["reason"],
+                "field": r["field"],
+                "code": r["code"],
+                "line": r["line"],
+                "reject_id": r["id"],
+                "import_id": import_id,
+            },
+        )
+        for r in rejects
+        if r["id"] not in done
+    ]
+    return open_cases_bulk(engine, actor, drafts, on=on, source=f"registration_import:{import_id}")

@@ -12,7 +12,7 @@ import typer
 from recouvrement.adapters.db.engine import default_engine
 from recouvrement.domain.actors import Actor, system_actor
 from recouvrement.domain.errors import DomainError
-from recouvrement.services import authentication, case_queues, cases
+from recouvrement.services import authentication, case_queues, cases, cases_bulk
 
 app = typer.Typer(
     help="Dossiers : engagements de service, files partagées, rapport de charge.",
@@ -97,3 +97,27 @@ def report(
                 f"en retard {o['overdue']}, dépassements {o['breached']}, "
                 f"agents disponibles {o['agents_available']}"
             )
+
+
+@app.command("open-rejects")
+def open_rejects(
+    import_id: int = typer.Argument(..., help="numéro de l'import du flux RI46"),
+    on: str = typer.Option(
+        None, "--on", help="date de réception (AAAA-MM-JJ, défaut : aujourd'hui)"
+    ),
+) -> None:
+    """Ouvre un dossier par rejet d'un import de flux d'affiliation, réparti entre les agents."""
+    day = _day(on, "--on") if on else date.today()
+    try:
+        result = cases_bulk.open_registration_reject_cases(
+            default_engine(), system_actor(), import_id, on=day
+        )
+    except DomainError as err:
+        _fail(err)
+    shares = ", ".join(f"{org} {n}" for org, n in sorted(result.per_organisation.items()))
+    typer.echo(
+        f"{result.opened} dossier(s) ouvert(s) pour l'import {import_id}"
+        + (f" ({shares})" if shares else "")
+        + (f", {result.unassigned} sans attributaire" if result.unassigned else "")
+        + "."
+    )
