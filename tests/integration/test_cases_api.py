@@ -119,6 +119,19 @@ def test_bad_input_names_the_field(api):
     assert r.status_code == 422
     fields = {e["field"] for e in r.json()["errors"]}
     assert fields == {"payload.subject", "payload.channel"}
+    huge = {"channel": "mail", "subject": "x" * 20_000}
+    r = client.post(
+        "/api/v1/cases",
+        json={"case_type": "complaint", "payload": huge, "on": ON},
+        headers=auth(tokens["ura.1"]),
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["code"] == "too_long"
+    r = client.post(
+        "/api/v1/cases",
+        json={"case_type": "x" * 500, "payload": {}, "on": ON},
+        headers=auth(tokens["ura.1"]),
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "case_type"
 
 
 def test_list_report_and_breaches(api):

@@ -11,6 +11,7 @@ of work (one case per registration reject).
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import zlib
 from collections.abc import Iterator, Mapping
@@ -65,7 +66,7 @@ def refusals_audited(engine: Engine, actor: Actor, action: str, object_id: objec
     try:
         yield
     except DomainError as err:
-        audit.record_refusal(engine, actor, action, "case", object_id, str(err))
+        audit.record_refusal(engine, actor, action[:64], "case", str(object_id)[:100], str(err))
         raise
 
 
@@ -194,6 +195,17 @@ def _event(
     )
 
 
+def _check_size(data: Mapping, field: str) -> None:
+    try:
+        size = len(json.dumps(data, ensure_ascii=False))
+    except (TypeError, ValueError):
+        raise DomainError.single(field, "valeurs JSON simples attendues", "bad_payload") from None
+    if size > MAX_TEXT:
+        raise DomainError.single(
+            field, f"données trop volumineuses (au plus {MAX_TEXT} caractères)", "too_long"
+        )
+
+
 def _text(value: str, field: str, limit: int = MAX_TEXT) -> str:
     value = (value or "").strip()
     if len(value) > limit:
@@ -250,6 +262,7 @@ def open_case_in(
     prio = rules.parse_priority(priority)
     if not isinstance(payload, Mapping):
         raise DomainError.single("payload", "objet attendu", "bad_payload")
+    _check_size(payload, "payload")
     agreement = resolve_agreement(agreement_code, on)
     activity = rules.ACTIVITY[ctype]
     if activity not in agreement.activities:
@@ -496,9 +509,10 @@ def transition(
     data: Mapping[str, object] | None = None,
 ) -> dict:
     """Fire one action of the case's state machine on `on`; returns the case as it then is."""
-    with refusals_audited(engine, actor, f"case.{action}"[:64], case_id):
+    with refusals_audited(engine, actor, f"case.{action}", case_id):
         note = _text(note, "note")
         data = dict(data or {})
+        _check_size(data, "data")
         with UnitOfWork(engine) as uow:
             _transition_in(uow.conn, actor, case_id, action, on, note, data)
             uow.commit()
