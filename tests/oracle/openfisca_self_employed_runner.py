@@ -10,8 +10,6 @@ import json
 import sys
 
 import numpy as np
-from openfisca_core.simulation_builder import SimulationBuilder
-from openfisca_france import CountryTaxBenefitSystem
 
 VARIABLES = (
     "retraite_complementaire_artisan_commercant",
@@ -23,6 +21,11 @@ CATEGORY = {"craft": "artisan", "trade": "commercant"}
 
 
 def run(cases: dict) -> dict:
+    # Imported here: the test suite imports every module for its doctests, and OpenFisca lives
+    # only in .venv-oracle.
+    from openfisca_core.simulation_builder import SimulationBuilder
+    from openfisca_france import CountryTaxBenefitSystem
+
     system = CountryTaxBenefitSystem()
     out = {}
     for year, by_activity in cases.items():
