@@ -164,6 +164,10 @@ def test_lines_name_their_fund_rounding_and_sources():
     assert funds["health"] == "self_employed_scheme"
     assert all(line.sources for line in lines)
     assert all(line.rounding == "half_up" for line in lines)
+    details = {line.item: " ".join(line.detail) for line in lines}
+    assert "17,15 % dans la limite" in details["basic_pension"]
+    assert "assiette minimale" in details["invalidity_death"]
+    assert "PASS de l'année" in details["vocational_training"]
 
 
 def test_2022_health_excludes_the_daily_allowances_inside_the_scale():

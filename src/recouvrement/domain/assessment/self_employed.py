@@ -31,7 +31,7 @@ import numpy as np
 
 from recouvrement.domain.assessment.lines import AssessedLine
 from recouvrement.domain.errors import DomainError
-from recouvrement.domain.money import Rounding
+from recouvrement.domain.money import Rounding, format_euros_fr
 from recouvrement.rules.parameters import ParameterError, ParameterSet
 
 ACTIVITIES = ("craft", "trade")
@@ -549,15 +549,51 @@ def assess_year(
     return lines
 
 
+def _percent(rate_millionths: int) -> str:
+    return f"{Decimal(rate_millionths) / 10_000:f}".rstrip("0").rstrip(".").replace(".", ",") + " %"
+
+
 def _detail(item: str, rules: YearRules, income: int) -> tuple[str, ...]:
+    """French notes for `explain`: brackets, floors and the reason for each."""
     notes = []
     if income < 0:
         notes.append("revenu déficitaire : assiettes minimales appliquées, revenu retenu pour 0")
-    if item == "health" and rules.health_includes_daily_allowances:
-        notes.append("barème maladie incluant les indemnités journalières, déduites ici")
-    if item in ("csg_deductible", "csg_non_deductible", "crds"):
+    minimum = {
+        "health": rules.health_minimum_base,
+        "daily_allowances": rules.daily_allowances_minimum_base,
+        "basic_pension": rules.basic_minimum_base,
+        "invalidity_death": rules.invalidity_death_minimum_base,
+    }.get(item)
+    if minimum:
+        notes.append(f"assiette minimale : {format_euros_fr(minimum)}")
+    if item == "health":
+        if rules.health_rate.rounding_step:
+            notes.append("taux progressif selon le revenu, arrondi au centième de point")
+        if rules.health_ceiling is not None:
+            notes.append(
+                f"au-delà de {format_euros_fr(rules.health_ceiling)} : "
+                f"{_percent(rules.health_rate_above)}"
+            )
+        if rules.health_includes_daily_allowances:
+            notes.append("barème maladie incluant les indemnités journalières, déduites ici")
+    elif item == "basic_pension":
+        notes.append(
+            f"{_percent(rules.basic_capped_rate)} dans la limite de "
+            f"{format_euros_fr(rules.pass_cents)} + {_percent(rules.basic_uncapped_rate)} "
+            "sur la totalité"
+        )
+    elif item == "complementary_pension":
+        notes.append(
+            f"{_percent(rules.complementary_lower_rate)} jusqu'à "
+            f"{format_euros_fr(rules.complementary_ceiling)}, "
+            f"{_percent(rules.complementary_upper_rate)} jusqu'à "
+            f"{format_euros_fr(rules.complementary_upper_ceiling)}"
+        )
+    elif item == "family_allowances":
+        notes.append("taux effectif affiché ; taux réduit ou nul sous les seuils en PASS")
+    elif item in ("csg_deductible", "csg_non_deductible", "crds"):
         notes.append("assiette : revenu + cotisations sociales obligatoires, au moins 0")
-    if item == "vocational_training":
+    elif item == "vocational_training":
         notes.append("assise sur le PASS de l'année, pas sur le revenu")
     return tuple(notes)
 
