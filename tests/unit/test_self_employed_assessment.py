@@ -245,3 +245,26 @@ def test_batch_reads_activities_whatever_their_string_width(dtype):
             np.array(["craf"], dtype=dtype),
             np.array([1], dtype=np.int64),
         )
+
+
+def health_2018_reference(year: int, income: int) -> int:
+    """2018 → 2021 health in Decimal: 1.35 % → 6.35 % at 110 % PASS, minus 1.35 → 0 points under 40 %."""
+    ceiling = Decimal(pass_cents(year))
+    x = Decimal(max(income, 0))
+    if x < Decimal("1.1") * ceiling:
+        rate = Decimal("0.0135") + Decimal("0.05") * x / (Decimal("1.1") * ceiling)
+    else:
+        rate = Decimal("0.0635")
+    if x < Decimal("0.4") * ceiling:
+        rate -= Decimal("0.0135") * (1 - x / (Decimal("0.4") * ceiling))
+    rate = rate.quantize(Decimal("0.0001"), ROUND_HALF_UP)
+    base = max(Decimal(income), ceiling * Decimal("0.4"))
+    capped = min(base, 5 * ceiling)
+    exact = capped * rate + (base - capped) * Decimal("0.065")
+    return int(exact.quantize(Decimal(1), ROUND_HALF_UP))
+
+
+@settings(max_examples=300, deadline=None)
+@given(year=st.sampled_from([2018, 2019, 2020, 2021]), income=st.integers(-2_000_000, 40_000_000))
+def test_health_2018_to_2021_matches_a_decimal_reference(year, income):
+    assert items(year, "trade", income)["health"] == health_2018_reference(year, income)
