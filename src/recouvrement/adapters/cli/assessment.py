@@ -29,7 +29,8 @@ def _render(explanation: dict) -> str:
     out = []
     for line in explanation["lines"]:
         out.append(f"{line['label']} ({line['item']}, attributaire {line['fund']})")
-        out.append(f"  assiette : {line['base']} €   plafond : {line['ceiling'] or '—'} €")
+        ceiling = f"{line['ceiling']} €" if line["ceiling"] else "—"
+        out.append(f"  assiette : {line['base']} €   plafond : {ceiling}")
         out.append(f"  taux : {line['rate']}   arrondi : {line['rounding']}")
         out.append(f"  montant : {line['amount']} €")
         out.extend(f"  · {d}" for d in line["detail"])
