@@ -173,3 +173,16 @@ def test_explain_endpoint_names_the_field_in_error(world):
 def test_explain_endpoint_requires_a_token(world):
     client = TestClient(create_app(world.engine))
     assert client.get("/api/v1/assessments/explain").status_code == 401
+
+
+def test_periods_outside_the_known_rules_are_errors_not_a_hang(tmp_path):
+    src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    far = {**CASES[1], "id": "far", "period": "9999-03"}
+    _jsonl(src, [far])
+    assert runner.invoke(app, ["assess", str(src), str(out)]).exit_code == 1
+    _jsonl(src, [far, {**CASES[1], "id": "old", "period": "1990-03"}, CASES[1]])
+    runner.invoke(app, ["assess", str(src), str(out)])
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert "hors des barèmes" in rows[0]["error"]
+    assert "hors des barèmes" in rows[1]["error"]
+    assert rows[2]["items"]["unemployment_employer"] == "547.07"

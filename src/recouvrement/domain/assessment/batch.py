@@ -118,13 +118,36 @@ def _ymd(d: date | None) -> int:
     return 0 if d is None else d.year * 10000 + d.month * 100 + d.day
 
 
+LOOKAHEAD_MONTHS = 120
+
+
+def _known_span(params: ParameterSet) -> tuple[int, int]:
+    """Months worth tabulating: from the first dated value to ten years after the last one.
+
+    Outside it every lookup would fail alike; bounding the tables keeps a stray "9999-01" from
+    tabulating eight thousand years.
+    """
+    starts = [
+        v.start
+        for name in params.names()
+        for values in params.get(name).timelines.values()
+        for v in values
+    ]
+    first, last = min(starts), max(starts)
+    return month_index(first.year, first.month), month_index(
+        last.year, last.month
+    ) + LOOKAHEAD_MONTHS
+
+
 def assess_employer_cases(params: ParameterSet, cases: list[_Employer]) -> list[dict]:
     if not cases:
         return []
     months = np.array(
         [month_index(c.case.period.start.year, c.case.period.start.month) for c in cases]
     )
-    tables = build_tables(params, int(months.min()), int(months.max()))
+    first, last = _known_span(params)
+    lo, hi = max(int(months.min()), first), min(int(months.max()), last)
+    tables = build_tables(params, lo, hi) if lo <= hi else build_tables(params, first, first)
     keys = tables.territories
     out = assess_batch(
         tables,

@@ -424,5 +424,5 @@ BATCH_ERRORS = {
     -1: "date de naissance obligatoire : une limite d'âge s'applique à cette période",
     -2: "nombre de jours de présence invalide (1 à 31)",
     -3: "salaire brut négatif refusé",
-    -4: "période hors des barèmes chargés",
+    -4: "période hors des barèmes connus (aucun paramètre en vigueur à cette date)",
 }
