@@ -309,7 +309,12 @@ case_table = Table(
     Column("payload", JSON, nullable=False),
 )
 Index("ix_case_queue", case_table.c.activity, case_table.c.closed_on, case_table.c.assignee_id)
-Index("ix_case_due", case_table.c.closed_on, case_table.c.due_on)
+Index(
+    "ix_case_unbreached",
+    case_table.c.due_on,
+    postgresql_where=case_table.c.closed_on.is_(None) & case_table.c.breached_on.is_(None),
+    sqlite_where=case_table.c.closed_on.is_(None) & case_table.c.breached_on.is_(None),
+)
 Index("ix_case_contributor", case_table.c.contributor_id)
 
 case_event = Table(
