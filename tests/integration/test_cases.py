@@ -283,6 +283,13 @@ def test_list_filters_and_pages(region):
     mine = case_queues.list_cases(region.engine, region["ura.1"], on=ON, assignee="ura.1")
     assert mine["total"] >= 1 and {c["assignee"] for c in mine["items"]} == {"ura.1"}
     assert case_queues.list_cases(region.engine, region["agent.cssm"], on=ON)["total"] == 0
+    cases.open_case(
+        region.engine, region["ura.1"], "national_referral", on=ON, payload={"subject": "s"}
+    )
+    late = date(2015, 3, 24)
+    assert case_queues.list_cases(region.engine, SYSTEM, on=late, overdue=True)["total"] == 5
+    on_time = case_queues.list_cases(region.engine, SYSTEM, on=late, overdue=False)
+    assert [c["case_type"] for c in on_time["items"]] == ["national_referral"]
     with pytest.raises(DomainError):
         case_queues.list_cases(region.engine, region["ura.1"], on=ON, case_type="bogus")
 

@@ -92,7 +92,8 @@ def list_cases(
             else case_table.c.breached_on.is_(None)
         )
     if overdue is not None:
-        conds.append(_overdue(on) if overdue else ~_overdue(on))
+        # A case without a due date (a referral) is never overdue; NOT of its NULL would hide it.
+        conds.append(_overdue(on) if overdue else or_(case_table.c.due_on.is_(None), ~_overdue(on)))
     if assignee:
         conds.append(
             case_table.c.assignee_id
