@@ -51,6 +51,7 @@ def test_a_line_with_the_wrong_number_of_fields_is_a_line_reject():
 
 def test_jsonl_malformed_lines_are_line_rejects():
     data = b'{"record_id": "R1"}\n{oops\n[1]\n{"a": 1, "a": 2}\n{"x": NaN}\n{"x": "\\u0000"}\n'
+    data += b'{"x": "\\ud800"}\n'
     flow = read_registration_file(data, "f.jsonl")
     assert flow.format is FileFormat.JSONL
     assert [(r.line, r.problem.code if r.problem else None) for r in flow.records] == [
@@ -60,6 +61,7 @@ def test_jsonl_malformed_lines_are_line_rejects():
         (4, "duplicate_field"),
         (5, "bad_json"),
         (6, "bad_json"),
+        (7, "bad_json"),
     ]
     assert flow.records[1].values == {"raw": "{oops"}
 

@@ -198,14 +198,20 @@ def _no_constant(name: str) -> object:
     raise ValueError(f"valeur non JSON : {name}")
 
 
-def _has_nul(value: object) -> bool:
-    # PostgreSQL text cannot hold a NUL character, and no registration value needs one.
+def _unstorable(value: object) -> bool:
+    """A NUL character or a lone surrogate (from a "\\ud800" escape): no database text holds them."""
     if isinstance(value, str):
-        return "\x00" in value
+        if "\x00" in value:
+            return True
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
     if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+        return any(_unstorable(k) or _unstorable(v) for k, v in value.items())
     if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
+        return any(_unstorable(v) for v in value)
     return False
 
 
@@ -235,8 +241,10 @@ def _read_jsonl(text: str) -> list[RawRecord]:
             problem = Problem("", "chaque ligne doit être un objet JSON {…}", "not_an_object")
             records.append(RawRecord(number, raw, problem))
             continue
-        if _has_nul(value):
-            problem = Problem("", "caractère nul dans une valeur", "bad_json")
+        if _unstorable(value):
+            problem = Problem(
+                "", "caractère nul ou demi-caractère UTF-16 isolé dans une valeur", "bad_json"
+            )
             records.append(RawRecord(number, raw, problem))
             continue
         records.append(RawRecord(number, value))
