@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -140,12 +141,18 @@ def test_a_closing_before_the_year_is_over_is_refused(mayotte):
     assert err.value.problems[0].field == "closing_day"
 
 
+@lru_cache(maxsize=1)
+def shipped_rules():
+    return transfer_rules(shipped_agreements().resolve("unedic-mayotte"))
+
+
+@settings(deadline=None)  # the first call loads the holiday lists; speed is not checked here
 @given(
     st.integers(min_value=FIRST, max_value=LAST),
     st.integers(min_value=0, max_value=58),
 )
 def test_regularisation_due_is_the_latest_business_day_allowed(year, day_of_year):
-    rules = transfer_rules(shipped_agreements().resolve("unedic-mayotte"))
+    rules = shipped_rules()
     closing = date(year + 1, 1, 1) + timedelta(days=day_of_year)
     due = regularisation_due(rules, year, closing)
     limit = min(MAINLAND.add_business_days(closing, 10), date(year + 1, 2, 28))

@@ -11,7 +11,7 @@ audit event says it was late.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from email.message import EmailMessage
 
 from sqlalchemy import Engine, select, update
@@ -39,7 +39,7 @@ def _load(engine: Engine, transfer_id: int) -> dict:
 
 def _resolved(row: dict):
     registry = shipped_agreements()
-    start = max(row["due_on"].replace(month=1, day=1), registry.get(row["agreement"]).valid_from)
+    start = max(date(row["year"], 1, 1), registry.get(row["agreement"]).valid_from)
     return registry.resolve(row["agreement"], start)
 
 
@@ -130,6 +130,8 @@ def announce_transfer(
     if row["status"] == "announced":
         return row
     try:
+        if now.tzinfo is None:
+            raise DomainError.single("now", "instant d'envoi sans fuseau horaire", "naive_time")
         if row["direction"] in PAID_BY_AGENCY and not row["message_id"]:
             raise DomainError.single(
                 "message_id",

@@ -18,7 +18,12 @@ from recouvrement.agreements.loader import AgreementError, shipped_agreements
 from recouvrement.domain.actors import Actor, Permission, require
 from recouvrement.domain.errors import Conflict, DomainError, NotFound
 from recouvrement.domain.money import format_euros_fr
-from recouvrement.domain.transfer_schedule import TransferRules, transfer_rules
+from recouvrement.domain.transfer_schedule import (
+    TransferRules,
+    accounts_closing_deadline,
+    regularisation_due,
+    transfer_rules,
+)
 from recouvrement.domain.transfers import (
     TransferKind,
     annual_advance,
@@ -160,7 +165,8 @@ def record_accounts_closing(
         rules = rules_for(agreement, year)
         if not isinstance(closed_on, date):
             raise DomainError.single("closed_on", "date de clôture attendue (AAAA-MM-JJ)")
-        regularisation = regularise(rules, year, final_receipts=0, advance=0, closing_day=closed_on)
+        due_on = regularisation_due(rules, year, closed_on)
+        late = closed_on > accounts_closing_deadline(rules, year)
     except DomainError as err:
         _refuse(engine, actor, action, object_id, err)
     with UnitOfWork(engine) as uow:
@@ -179,7 +185,7 @@ def record_accounts_closing(
             "agreement": agreement,
             "year": year,
             "closed_on": closed_on,
-            "late": regularisation.closing_late,
+            "late": late,
             "recorded_by": actor.login,
             "recorded_at": datetime.now(UTC),
         }
@@ -193,11 +199,11 @@ def record_accounts_closing(
             {
                 "closed_on": closed_on.isoformat(),
                 "late": row["late"],
-                "regularisation_due": regularisation.due_on.isoformat(),
+                "regularisation_due": due_on.isoformat(),
             },
         )
         uow.commit()
-    return row | {"regularisation_due": regularisation.due_on}
+    return row | {"regularisation_due": due_on}
 
 
 def _closing(conn: Connection, agreement: str, year: int) -> dict | None:
