@@ -24,7 +24,6 @@ from recouvrement.domain.registration import (
 )
 from recouvrement.services import audit
 from recouvrement.services.contributors import insert_contributor
-from recouvrement.services.organisations import organisation_id
 
 # Contributors' accounts are kept by the collectors (URSSAF, CGSS, CSSM) and, for the
 # self-employed under the ISU agreement, by the regional RSI funds; never by a beneficiary fund.
@@ -56,10 +55,17 @@ def _require_reach(actor: Actor, org_id: int, code: str) -> None:
 
 def affiliate(conn: Connection, actor: Actor, record: Affiliation, source: dict) -> int:
     draft = record.draft
-    org_id = organisation_id(conn, draft.organisation_code)
-    _require_reach(actor, org_id, draft.organisation_code)
-    kind = conn.scalar(select(organisation.c.kind).where(organisation.c.id == org_id))
-    if kind not in MANAGING_KINDS:
+    org = conn.execute(
+        select(organisation.c.id, organisation.c.kind).where(
+            organisation.c.code == draft.organisation_code
+        )
+    ).first()
+    if org is None:
+        raise NotFound.single(
+            "organisation", f"organisme inconnu : {draft.organisation_code!r}", "not_found"
+        )
+    _require_reach(actor, org.id, draft.organisation_code)
+    if org.kind not in MANAGING_KINDS:
         raise DomainError.single(
             "organisation",
             f"{draft.organisation_code} ne gère pas de comptes cotisants "
