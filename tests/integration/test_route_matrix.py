@@ -1,0 +1,416 @@
+"""Every API route × every kind of caller: who is let through and who is refused.
+
+The table below classifies each route of the API. A route missing from it makes the test fail, so
+a new route cannot ship without someone deciding who may call it. Each refusal (401 or 403) must
+also be in the audit trail as a refused attempt. "Allowed" means the caller got past the rights
+checks: the answer may still be 404 or 422 for the data sent, never 401 or 403.
+
+Callers: one agent per role of the URSSAF party to the regional ISU agreement, a contributor
+logged in to their own account, nobody, a forged token and an expired token; and the agent of
+role `agent` once more through a web session, who must meet exactly what their token meets.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import NamedTuple
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from recouvrement.adapters.api import create_app
+from recouvrement.adapters.db.tables import audit_event
+from recouvrement.domain.contributors import (
+    Activity,
+    ContributorDraft,
+    ContributorKind,
+    Establishment,
+)
+from recouvrement.services import authentication, cases, contributors, organisations, sessions
+from recouvrement.services import authorizations as rights
+
+from .conftest import SYSTEM
+
+TODAY = date.today()
+IN_FORCE = date(2016, 3, 1)  # the regional ISU agreement runs 2014-2017
+PASSWORD = "un mot de passe assez long"
+ROLES = (
+    "agent",
+    "joint_unit_agent",
+    "manager",
+    "director",
+    "accounting_officer",
+    "auditor",
+    "appeals_board_member",
+    "administrator",
+)
+CALLERS = (*ROLES, "contributor", "anonymous", "forged", "expired", "agent_session")
+SAME_AS = {"agent_session": "agent"}  # a session gives the actor a token gives
+
+# Who is let through, by group.
+NOBODY: frozenset[str] = frozenset()
+EVERYONE = frozenset(CALLERS)
+AUTHENTICATED = frozenset((*ROLES, "contributor"))
+AGENTS = frozenset(ROLES)
+WRITERS = frozenset({"agent", "joint_unit_agent", "manager", "administrator"})
+WORKERS = frozenset({"agent", "joint_unit_agent", "manager"})  # ISU activities, cases
+HIERARCHY = frozenset({"manager", "director", "administrator"})
+READERS_OF_AGENTS = frozenset({"manager", "director", "auditor", "administrator"})
+AUDIT_READERS = frozenset({"auditor", "director"})
+MANAGER = frozenset({"manager"})
+
+
+class Probe(NamedTuple):
+    """One request on a route and the callers expected to get through.
+
+    `{own_case}` in the url stands for a case opened for that caller alone, for requests whose
+    success changes the case's state (a second caller would meet a case already moved on).
+    """
+
+    allowed: frozenset[str]
+    url: str
+    json: dict | None = None
+    files: dict | None = None
+    data: dict | None = None
+
+
+def api_routes(app) -> set[tuple[str, str]]:
+    """(method, path) of every route under /api/v1, whichever way routers are included."""
+
+    def walk(routes, prefix=""):
+        for r in routes:
+            if isinstance(r, APIRoute):
+                for method in r.methods:
+                    yield method, prefix + r.path
+            elif hasattr(r, "include_context"):  # FastAPI ≥ 0.120 keeps included routers whole
+                yield from walk(r.original_router.routes, prefix + r.include_context.prefix)
+            elif hasattr(r, "routes"):
+                yield from walk(r.routes, prefix + getattr(r, "path", ""))
+
+    return {(m, p) for m, p in walk(app.routes) if p.startswith("/api/v1/")}
+
+
+def _table(ids: dict) -> dict[tuple[str, str], list[Probe]]:
+    c, other, case, att = ids["contributor"], ids["other"], ids["case"], ids["attachment"]
+    grant, imp, target = ids["authorization"], ids["import"], "r.agent"
+    craftsman = {
+        "kind": "self_employed",
+        "name": "Paul Durand",
+        "organisation": "URSSAF-RA",
+        "territory": "69",
+        "nir": "180017512345661",
+        "activity": "trade",
+        "activity_start": "2019-06-01",
+    }
+    return {
+        # Contributors and their account: writers create; agents read in reach; a contributor
+        # reads only their own.
+        ("POST", "/api/v1/contributors"): [Probe(WRITERS, "/api/v1/contributors", craftsman)],
+        ("GET", "/api/v1/contributors"): [Probe(AUTHENTICATED, "/api/v1/contributors")],
+        ("GET", "/api/v1/contributors/{contributor_id}"): [
+            Probe(AUTHENTICATED, f"/api/v1/contributors/{c}"),
+            Probe(NOBODY | {"administrator"}, f"/api/v1/contributors/{other}"),
+        ],
+        ("POST", "/api/v1/contributors/{contributor_id}/employees"): [
+            Probe(
+                WRITERS,
+                f"/api/v1/contributors/{ids['employer']}/employees",
+                {"nir": "285036912304579", "birth_date": "1985-03-01"},
+            )
+        ],
+        ("GET", "/api/v1/accounts/{contributor_id}"): [
+            Probe(AUTHENTICATED, f"/api/v1/accounts/{c}"),
+            Probe(NOBODY | {"administrator"}, f"/api/v1/accounts/{other}"),
+        ],
+        ("GET", "/api/v1/accounts/{contributor_id}/balance"): [
+            Probe(AUTHENTICATED, f"/api/v1/accounts/{c}/balance"),
+            Probe(NOBODY | {"administrator"}, f"/api/v1/accounts/{other}/balance"),
+        ],
+        # Registration flows: the agents who import them.
+        ("POST", "/api/v1/registration/imports"): [
+            Probe(
+                WRITERS,
+                "/api/v1/registration/imports",
+                files={"file": ("flux.csv", REGISTRATION_CSV, "text/csv")},
+            )
+        ],
+        ("GET", "/api/v1/registration/imports/{import_id}"): [
+            Probe(WRITERS, f"/api/v1/registration/imports/{imp}")
+        ],
+        ("GET", "/api/v1/registration/rejects"): [Probe(WRITERS, "/api/v1/registration/rejects")],
+        # Assessment: the explanation of a computation is open to every authenticated caller.
+        ("GET", "/api/v1/assessments/explain"): [
+            Probe(
+                AUTHENTICATED,
+                "/api/v1/assessments/explain?period=2020-03&territory=75&gross_pay=2500.00",
+            )
+        ],
+        ("POST", "/api/v1/assessments/declarations"): [
+            Probe(
+                WRITERS,
+                "/api/v1/assessments/declarations",
+                {
+                    "siret": SIRET,
+                    "period": "2020-03",
+                    "lines": [
+                        {"nir": "180017512345660", "birth_date": "1980-01-01", "gross_pay": "2500"}
+                    ],
+                },
+            )
+        ],
+        # Agents, their rights and trainings.
+        ("GET", "/api/v1/agents"): [Probe(READERS_OF_AGENTS, "/api/v1/agents")],
+        ("POST", "/api/v1/agents"): [
+            Probe(
+                frozenset({"administrator"}),
+                "/api/v1/agents",
+                {"login": "n.ali", "name": "N. Ali", "organisation": "RSI-RA", "roles": ["agent"]},
+            )
+        ],
+        ("GET", "/api/v1/agents/{login}"): [
+            Probe(READERS_OF_AGENTS | {"agent"}, f"/api/v1/agents/{target}")
+        ],
+        ("GET", "/api/v1/agents/{login}/authorizations"): [
+            Probe(READERS_OF_AGENTS | {"agent"}, f"/api/v1/agents/{target}/authorizations")
+        ],
+        ("POST", "/api/v1/agents/{login}/authorizations"): [
+            Probe(
+                HIERARCHY,
+                f"/api/v1/agents/{target}/authorizations",
+                {"activity": "complaints", "valid_from": "2015-01-01"},
+            )
+        ],
+        ("DELETE", "/api/v1/authorizations/{authorization_id}"): [
+            Probe(HIERARCHY, f"/api/v1/authorizations/{grant}")
+        ],
+        ("GET", "/api/v1/agents/{login}/trainings"): [
+            Probe(READERS_OF_AGENTS | {"agent"}, f"/api/v1/agents/{target}/trainings")
+        ],
+        ("POST", "/api/v1/agents/{login}/trainings"): [
+            Probe(
+                HIERARCHY,
+                f"/api/v1/agents/{target}/trainings",
+                {"training": "isu-materiel", "completed_on": "2015-01-01"},
+            )
+        ],
+        # Sessions: anyone may try to log in; logging out needs to be logged in.
+        ("POST", "/api/v1/sessions"): [
+            Probe(EVERYONE, "/api/v1/sessions", {"login": "r.agent", "password": PASSWORD})
+        ],
+        ("DELETE", "/api/v1/sessions"): [Probe(AUTHENTICATED, "/api/v1/sessions")],
+        ("GET", "/api/v1/audit/events"): [Probe(AUDIT_READERS, "/api/v1/audit/events")],
+        ("GET", "/api/v1/agreements"): [Probe(AGENTS, "/api/v1/agreements")],
+        ("GET", "/api/v1/agreements/{code}"): [Probe(AGENTS, "/api/v1/agreements/isu-region")],
+        # Cases of the joint organisation's activities: workers work them, every agent of a
+        # party reads them, managers and directors take part; contributors never.
+        ("POST", "/api/v1/cases"): [
+            Probe(
+                WORKERS,
+                "/api/v1/cases",
+                {
+                    "case_type": "complaint",
+                    "payload": {"channel": "mail", "subject": "relevé"},
+                    "on": "2016-03-01",
+                },
+            )
+        ],
+        ("GET", "/api/v1/cases"): [Probe(AGENTS, "/api/v1/cases?on=2016-03-02")],
+        ("GET", "/api/v1/cases/{case_id}"): [Probe(AGENTS, f"/api/v1/cases/{case}?on=2016-03-02")],
+        ("POST", "/api/v1/cases/{case_id}/transitions"): [
+            Probe(
+                WORKERS,
+                "/api/v1/cases/{own_case}/transitions",
+                {
+                    "action": "qualify",
+                    "data": {"qualification": "relevé de compte"},
+                    "on": "2016-03-02",
+                },
+            )
+        ],
+        ("POST", "/api/v1/cases/{case_id}/assignment"): [
+            Probe(
+                MANAGER,
+                "/api/v1/cases/{own_case}/assignment",
+                {"agent": None, "on": "2016-03-02"},
+            )
+        ],
+        ("POST", "/api/v1/cases/{case_id}/comments"): [
+            Probe(WORKERS | {"director"}, f"/api/v1/cases/{case}/comments", {"text": "vu"})
+        ],
+        ("POST", "/api/v1/cases/{case_id}/attachments"): [
+            Probe(
+                WORKERS | {"director"},
+                f"/api/v1/cases/{case}/attachments",
+                files={"file": ("lettre.txt", b"Bonjour", "text/plain")},
+            )
+        ],
+        ("GET", "/api/v1/cases/{case_id}/attachments/{attachment_id}"): [
+            Probe(AGENTS, f"/api/v1/cases/{case}/attachments/{att}")
+        ],
+        ("GET", "/api/v1/queues/report"): [Probe(AGENTS, "/api/v1/queues/report?on=2016-03-02")],
+        ("GET", "/api/v1/queues/breaches"): [
+            Probe(AGENTS, "/api/v1/queues/breaches?on=2016-03-02")
+        ],
+        ("POST", "/api/v1/queues/absences"): [
+            Probe(
+                MANAGER,
+                "/api/v1/queues/absences",
+                {"agent": target, "starts_on": "2026-12-21", "ends_on": "2026-12-24"},
+            )
+        ],
+    }
+
+
+SIREN, SIRET = "404833048", "40483304800014"
+REGISTRATION_CSV = (
+    b"record_id;action;effective_date;kind;organisation;name;territory;nir;activity;"
+    b"activity_start;address;siren;siret;establishment_territory;public_sector\n"
+    b"M-001;affiliation;2026-01-05;self_employed;URSSAF-RA;Louise Petit;69;285036912304579;"
+    b"craft;2020-01-01;;;;;\n"
+)
+
+
+def _contributor(engine, draft: ContributorDraft) -> int:
+    return contributors.create_contributor(engine, SYSTEM, draft, TODAY)["id"]
+
+
+@pytest.fixture
+def region(engine):
+    """The two parties of the regional ISU agreement, a Mayotte fund, one agent per role."""
+    for code, kind, territory in (
+        ("URSSAF-RA", "collector", "69"),
+        ("RSI-RA", "self_employed_fund", "69"),
+        ("CSSM", "collector", "976"),
+    ):
+        organisations.create_organisation(engine, SYSTEM, code, code, kind, territory)
+    organisations.link_partners(engine, SYSTEM, "URSSAF-RA", "RSI-RA")
+    own = _contributor(
+        engine,
+        ContributorDraft(
+            kind=ContributorKind.SELF_EMPLOYED,
+            name="Jeanne Martin",
+            territory="69",
+            organisation_code="URSSAF-RA",
+            nir="180017512345660",
+            activity=Activity.CRAFT,
+            activity_start=date(2015, 3, 1),
+        ),
+    )
+    employer = _contributor(
+        engine,
+        ContributorDraft(
+            kind=ContributorKind.EMPLOYER,
+            name="Imprimerie lyonnaise",
+            territory="69",
+            organisation_code="URSSAF-RA",
+            siren=SIREN,
+            establishments=(Establishment(SIRET, "69"),),
+        ),
+    )
+    other = _contributor(
+        engine,
+        ContributorDraft(
+            kind=ContributorKind.EMPLOYER,
+            name="Boulangerie de Mamoudzou",
+            territory="976",
+            organisation_code="CSSM",
+            siren="732829320",
+            establishments=(Establishment("73282932000074", "976"),),
+        ),
+    )
+    for role in ROLES:
+        authentication.create_agent(engine, SYSTEM, f"r.{role}", role, "URSSAF-RA", [role])
+    authentication.create_agent(
+        engine, SYSTEM, "cotisant", "Jeanne Martin", "URSSAF-RA", ["contributor"], own
+    )
+    sessions.set_password(engine, SYSTEM, "r.agent", PASSWORD)
+    tokens = {role: authentication.issue_token(engine, SYSTEM, f"r.{role}") for role in ROLES}
+    tokens["contributor"] = authentication.issue_token(engine, SYSTEM, "cotisant")
+    tokens["forged"] = "forged-token-value"
+    tokens["expired"] = authentication.issue_token(
+        engine, SYSTEM, "r.agent", now=datetime.now(UTC) - timedelta(days=100), days=30
+    )
+    case, *own_cases = (
+        cases.open_case(
+            engine,
+            SYSTEM,
+            "complaint",
+            on=IN_FORCE,
+            payload={"channel": "mail", "subject": "relevé"},
+            contributor_id=own,
+        )["id"]
+        for _ in range(1 + len(CALLERS))
+    )
+    attachment = cases.attach(engine, SYSTEM, case, "lettre.txt", "text/plain", b"Bonjour")["id"]
+    grant = rights.grant(engine, SYSTEM, "r.agent", "phone_reminders", date(2015, 1, 1))["id"]
+    from recouvrement.services import registration
+
+    imp = registration.import_registration_file(
+        engine, SYSTEM, REGISTRATION_CSV, "flux-initial.csv", TODAY
+    )["id"]
+    own_case = dict(zip(CALLERS, own_cases, strict=True))
+    for caller in ("agent", "joint_unit_agent", "agent_session"):  # the assignee moves it on
+        login = f"r.{SAME_AS.get(caller, caller)}"
+        cases.assign(engine, SYSTEM, own_case[caller], login, on=IN_FORCE)
+    ids = {
+        "contributor": own,
+        "employer": employer,
+        "other": other,
+        "case": case,
+        "attachment": attachment,
+        "authorization": grant,
+        "import": imp,
+        "own_case": own_case,
+    }
+    return engine, tokens, ids
+
+
+def _refusals(engine) -> int:
+    with engine.connect() as conn:
+        return conn.scalar(
+            select(func.count()).select_from(audit_event).where(audit_event.c.outcome == "refused")
+        )
+
+
+def test_every_route_is_classified_and_every_caller_gets_what_the_table_says(region):
+    engine, tokens, ids = region
+    app = create_app(engine)
+    client = TestClient(app)
+    table = _table(ids)
+    unclassified = sorted(api_routes(app) - set(table))
+    assert not unclassified, f"routes absentes de la matrice des droits : {unclassified}"
+    stale = sorted(set(table) - api_routes(app))
+    assert not stale, f"routes de la matrice qui n'existent plus : {stale}"
+
+    wrong = []
+    session = sessions.login(engine, "r.agent", PASSWORD)[0]
+    for (method, route), probes in table.items():
+        for probe in probes:
+            for caller in CALLERS:
+                headers = {}
+                if caller == "agent_session":
+                    client.cookies.set(sessions.COOKIE_NAME, session)
+                elif caller != "anonymous":
+                    headers = {"Authorization": f"Bearer {tokens[caller]}"}
+                before = _refusals(engine)
+                url = probe.url.replace("{own_case}", str(ids["own_case"][caller]))
+                r = client.request(
+                    method,
+                    url,
+                    headers=headers,
+                    json=probe.json,
+                    files=probe.files,
+                    data=probe.data,
+                )
+                client.cookies.clear()
+                if caller == "agent_session" and (method, route) == ("DELETE", "/api/v1/sessions"):
+                    session = sessions.login(engine, "r.agent", PASSWORD)[0]
+                denied = r.status_code in (401, 403)
+                expected_denied = SAME_AS.get(caller, caller) not in probe.allowed
+                if denied != expected_denied:
+                    wrong.append(f"{method} {url} {caller}: {r.status_code} {r.text[:160]}")
+                elif denied and _refusals(engine) == before:
+                    wrong.append(f"{method} {url} {caller}: refus non tracé")
+    assert not wrong, "\n".join(wrong)
