@@ -185,3 +185,20 @@ def test_a_cross_site_write_with_the_cookie_is_refused(client, with_password):
     r = client.delete("/api/v1/sessions", headers={"Origin": "https://evil.example"})
     assert r.status_code == 401
     assert client.get("/api/v1/agents/agent.urssaf").status_code == 200
+
+
+def test_repeated_failures_lock_the_login_for_a_while(with_password):
+    engine = with_password.engine
+    for _ in range(sessions.MAX_FAILURES):
+        with pytest.raises(Forbidden):
+            sessions.login(engine, "agent.urssaf", "wrong password!!")
+    with pytest.raises(Forbidden) as exc:
+        sessions.login(engine, "agent.urssaf", PASSWORD)
+    assert exc.value.problems[0].code == "locked"
+    assert len(_events(engine, "session.login")) == sessions.MAX_FAILURES + 1
+    later = datetime.now(UTC) + timedelta(minutes=sessions.LOCK_MINUTES + 1)
+    value, _ = sessions.login(engine, "agent.urssaf", PASSWORD, now=later)
+    assert value
+    # Another login is not locked by these failures.
+    sessions.set_password(engine, SYSTEM, "agent.rsi", PASSWORD)
+    assert sessions.login(engine, "agent.rsi", PASSWORD)[0]

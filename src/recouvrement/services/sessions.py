@@ -18,10 +18,10 @@ from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy import insert as sql_insert
 
-from recouvrement.adapters.db.tables import agent, web_session
+from recouvrement.adapters.db.tables import agent, audit_event, web_session
 from recouvrement.domain.actors import Actor, Role, system_actor
 from recouvrement.domain.errors import DomainError, Forbidden, NotFound, Problem
 from recouvrement.services import audit
@@ -30,6 +30,10 @@ from recouvrement.services.unit_of_work import UnitOfWork
 
 SESSION_HOURS = 8
 IDLE_MINUTES = 30
+# After this many refused logins on one login within the window, further tries are refused
+# without checking the password, whoever the login belongs to (so it reveals no login).
+MAX_FAILURES = 5
+LOCK_MINUTES = 15
 PASSWORD_MIN = 12
 COOKIE_NAME = "recouvrement_session"
 
@@ -95,11 +99,36 @@ def _refuse_login(engine: Engine, login: str, reason: str, ip: str) -> Forbidden
     return Forbidden(Problem("login", _REFUSED, "unauthenticated"))
 
 
+def _recent_failures(engine: Engine, login: str, now: datetime) -> int:
+    with engine.connect() as conn:
+        return conn.scalar(
+            select(func.count())
+            .select_from(audit_event)
+            .where(
+                audit_event.c.action == "session.login",
+                audit_event.c.object_id == login,
+                audit_event.c.outcome == "refused",
+                audit_event.c.occurred_at >= now - timedelta(minutes=LOCK_MINUTES),
+            )
+        )
+
+
 def login(
     engine: Engine, login: str, password: str, ip: str = "", now: datetime | None = None
 ) -> tuple[str, datetime]:
     """Open a session; returns the cookie value (shown once) and when the session expires."""
     now = now or datetime.now(UTC)
+    if _recent_failures(engine, login, now) >= MAX_FAILURES:
+        audit.record_refusal(
+            engine, system_actor("anonyme"), "session.login", "agent", login, "bloqué", ip
+        )
+        raise Forbidden(
+            Problem(
+                "login",
+                f"trop de tentatives échouées : réessayez dans {LOCK_MINUTES} minutes",
+                "locked",
+            )
+        )
     with engine.connect() as conn:
         row = conn.execute(
             select(agent.c.id, agent.c.active, agent.c.password_hash).where(agent.c.login == login)
