@@ -34,7 +34,6 @@ def _register() -> None:
         ("transfers", "transfers"),
         ("audit", "audit"),
         ("agents", "agents"),
-        ("agents", "agents"),
         ("cases", "cases"),
     ):
         module = _optional(module_name)
