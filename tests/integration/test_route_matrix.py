@@ -377,16 +377,17 @@ def _refusals(engine) -> int:
 def test_every_route_is_classified_and_every_caller_gets_what_the_table_says(region):
     engine, tokens, ids = region
     app = create_app(engine)
-    client = TestClient(app)
+    client = TestClient(app, raise_server_exceptions=False)
     table = _table(ids)
-    unclassified = sorted(api_routes(app) - set(table))
+    routes = api_routes(app)
+    unclassified = sorted(routes - set(table))
     assert not unclassified, f"routes absentes de la matrice des droits : {unclassified}"
-    stale = sorted(set(table) - api_routes(app))
-    assert not stale, f"routes de la matrice qui n'existent plus : {stale}"
 
     wrong = []
     session = sessions.login(engine, "r.agent", PASSWORD)[0]
     for (method, route), probes in table.items():
+        if (method, route) not in routes:  # a module not installed (routers load optionally)
+            continue
         for probe in probes:
             for caller in CALLERS:
                 headers = {}
@@ -409,7 +410,9 @@ def test_every_route_is_classified_and_every_caller_gets_what_the_table_says(reg
                     session = sessions.login(engine, "r.agent", PASSWORD)[0]
                 denied = r.status_code in (401, 403)
                 expected_denied = SAME_AS.get(caller, caller) not in probe.allowed
-                if denied != expected_denied:
+                if r.status_code >= 500:
+                    wrong.append(f"{method} {url} {caller}: erreur serveur {r.status_code}")
+                elif denied != expected_denied:
                     wrong.append(f"{method} {url} {caller}: {r.status_code} {r.text[:160]}")
                 elif denied and _refusals(engine) == before:
                     wrong.append(f"{method} {url} {caller}: refus non tracé")
