@@ -291,33 +291,21 @@ def _raise_conflicts(keys: list[str]) -> None:
 
 
 _STAGING = """
-CREATE TEMPORARY TABLE IF NOT EXISTS ledger_stage_entry (
-    id bigint, idempotency_key text, fingerprint text, value_date date, cause text,
-    description text) ON COMMIT DROP;
 CREATE TEMPORARY TABLE IF NOT EXISTS ledger_stage_cache (
     contributor_id bigint, ledger_account text, fund text, item text, period text,
     delta bigint) ON COMMIT DROP;
 """
 
-_INSERT_ENTRIES = """
-WITH ins AS (
-    INSERT INTO journal_entry
-        (id, idempotency_key, fingerprint, value_date, recorded_at, cause, description)
-    SELECT id, idempotency_key, fingerprint, value_date, %(now)s, cause, description
-    FROM ledger_stage_entry ORDER BY id
-    ON CONFLICT (idempotency_key) DO NOTHING
-    RETURNING 1
-)
-SELECT count(*) FROM ins
+# Keys of the batch already in the journal, with what they say: a replay when the fingerprints
+# agree, a conflict otherwise. One index probe per key, instead of a speculative insertion per row.
+_EXISTING = """
+SELECT idempotency_key, fingerprint FROM journal_entry WHERE idempotency_key = ANY(%s)
 """
 
-# The staged entries that were not inserted: a replay when the fingerprints agree.
-_SKIPPED = """
-SELECT s.id, s.idempotency_key, s.fingerprint = e.fingerprint
-FROM ledger_stage_entry s JOIN journal_entry e USING (idempotency_key)
-WHERE e.id <> s.id
-ORDER BY s.id
-"""
+_COPY_ENTRIES = (
+    "COPY journal_entry (id, idempotency_key, fingerprint, value_date, cause, description, "
+    "recorded_at) FROM STDIN"
+)
 
 # Keys in a fixed order, so that two bulk calls adding to the same balances cannot deadlock.
 _ADD_TO_CACHE = """
@@ -344,36 +332,48 @@ class _PostgresWriter:
         self.sequence = conn.scalar(text("SELECT pg_get_serial_sequence('journal_entry', 'id')"))
 
     def write(self, batch: _Batch) -> tuple[int, int | None, int | None]:
+        """Entries whose key is new are COPied straight into the journal; the unique index on
+        the key still guards against a concurrent writer (its COPY would fail, nothing half
+        done: the whole call is one transaction and may be replayed)."""
         n = len(batch.keys)
         if not n:
             return 0, None, None
         with self.raw.cursor() as cur:
-            cur.execute(
-                "SELECT nextval(%s) FROM generate_series(1, %s)", (self.sequence, n), prepare=False
-            )
-            ids = [r[0] for r in cur.fetchall()]
-            cur.execute("TRUNCATE ledger_stage_entry, ledger_stage_cache")
-            with cur.copy("COPY ledger_stage_entry FROM STDIN") as copy:
-                copy.write(
-                    "".join([f"{i}{t}" for i, t in zip(ids, batch.entry_tails, strict=True)])
+            cur.execute(_EXISTING, (batch.keys,))
+            existing = dict(cur.fetchall())
+            keep: list[int] | range = range(n)
+            if existing:
+                _raise_conflicts(
+                    [
+                        k
+                        for k, fp in zip(batch.keys, batch.fingerprints, strict=True)
+                        if k in existing and existing[k] != fp
+                    ]
                 )
-            cur.execute(_INSERT_ENTRIES, {"now": datetime.now(UTC)})
-            posted = cur.fetchone()[0]
-            keep = range(n)
-            if posted < n:
-                cur.execute(_SKIPPED)
-                skipped = cur.fetchall()
-                _raise_conflicts([key for _, key, same in skipped if not same])
-                gone = {i for i, _, _ in skipped}
-                keep = [k for k in range(n) if ids[k] not in gone]
+                keep = [i for i, k in enumerate(batch.keys) if k not in existing]
                 if not keep:
                     return 0, None, None
+            cur.execute(
+                "SELECT nextval(%s) FROM generate_series(1, %s)",
+                (self.sequence, len(keep)),
+                prepare=False,
+            )
+            ids = [r[0] for r in cur.fetchall()]
+            stamp = "\t" + datetime.now(UTC).isoformat() + "\n"
+            tails = batch.entry_tails
+            with cur.copy(_COPY_ENTRIES) as copy:
+                copy.write(
+                    "".join([f"{i}{tails[k][:-1]}{stamp}" for i, k in zip(ids, keep, strict=True)])
+                )
             with cur.copy(_COPY_POSTINGS) as copy:
-                tails = batch.posting_tails
-                copy.write("".join([f"{ids[k]}{t}" for k in keep for t in tails[k]]))
-            entries = batch.entries if posted == n else [batch.entries[k] for k in keep]
+                ptails = batch.posting_tails
+                copy.write(
+                    "".join([f"{i}{t}" for i, k in zip(ids, keep, strict=True) for t in ptails[k]])
+                )
+            entries = batch.entries if len(keep) == n else [batch.entries[k] for k in keep]
             deltas = _cache_deltas(entries)
             if deltas:
+                cur.execute("TRUNCATE ledger_stage_cache")
                 with cur.copy("COPY ledger_stage_cache FROM STDIN") as copy:
                     copy.write(
                         "".join(
@@ -384,7 +384,7 @@ class _PostgresWriter:
                         )
                     )
                 cur.execute(_ADD_TO_CACHE)
-        return posted, ids[keep[0]], ids[keep[-1]]
+        return len(keep), ids[0], ids[-1]
 
 
 # ---------------------------------------------------------------------------------------------
