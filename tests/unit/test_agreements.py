@@ -141,3 +141,59 @@ def test_show_command_prints_who_does_what_and_origins():
     assert "organisation commune" in result.output
     result = CliRunner().invoke(app, ["agreements", "show", "inconnue"])
     assert result.exit_code == 2 and "convention inconnue" in result.output
+
+
+REGIONAL_AMENDMENT = """
+agreement:
+  code: isu-region-avenant-1
+  title: Avenant n° 1 à la convention régionale ISU
+  kind: amendment
+  amends: isu-region
+  valid_from: 2015-01-01
+  valid_to: 2017-12-31
+  time_zone: Europe/Paris
+  parties:
+    - {organisation: RSI-RA, role: self_employed_fund, name: Caisse régionale RSI}
+    - {organisation: URSSAF-RA, role: collector, name: URSSAF}
+  activities:
+    - {code: complaints, label: Réception et traitement des réclamations, run_by: joint, article: avenant art. 1,
+       commitment: {deadline_business_days: 10, start: complaint_received, source: avenant n° 1}}
+"""
+
+
+@pytest.fixture
+def local_agreements(tmp_path, monkeypatch):
+    monkeypatch.setenv("RECOUVREMENT_AGREEMENTS_DIR", str(tmp_path / "agreements"))
+    shipped_agreements.cache_clear()
+    yield tmp_path / "agreements"
+    shipped_agreements.cache_clear()
+
+
+def test_a_loaded_amendment_joins_the_shipped_agreements(local_agreements, tmp_path):
+    path = tmp_path / "avenant.yaml"
+    path.write_text(REGIONAL_AMENDMENT, encoding="utf-8")
+    result = CliRunner().invoke(app, ["agreements", "load", str(path)])
+    assert result.exit_code == 0, result.output
+    r = shipped_agreements().resolve("isu-region-avenant-1", date(2016, 1, 1))
+    complaints = r.activities["complaints"]
+    assert complaints[1] == "isu-region-avenant-1"
+    assert complaints[0].commitment.deadline_business_days == 10
+    assert r.activities["debtor_lists"][1] == "isu-region"  # the rest stays in force
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (REGIONAL_AMENDMENT.replace("isu-region-avenant-1", "isu-region"), "convention livrée"),
+        (REGIONAL_AMENDMENT.replace("amends: isu-region", "amends: nulle-part"), "inconnue"),
+        (REGIONAL_AMENDMENT.replace("run_by: joint", "run_by: CSSM"), "run_by"),
+    ],
+)
+def test_a_bad_agreement_file_is_refused_and_nothing_is_kept(
+    local_agreements, tmp_path, text, message
+):
+    path = tmp_path / "avenant.yaml"
+    path.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(app, ["agreements", "load", str(path)])
+    assert result.exit_code == 2 and message in result.output
+    assert not local_agreements.exists() or not list(local_agreements.glob("*.yaml"))

@@ -5,6 +5,7 @@ The format is documented in docs/agreements.md.
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -232,16 +233,53 @@ class AgreementRegistry:
         return ResolvedAgreement(agreement, tuple(chain), on, settings, activities, annexes)
 
 
-def load_directory(directory: Path) -> AgreementRegistry:
+def load_directory(*directories: Path) -> AgreementRegistry:
     agreements: dict[str, Agreement] = {}
-    for path in sorted(directory.glob("*.yaml")):
-        a = parse_agreement(path.read_text(encoding="utf-8"), path.name)
-        if a.code in agreements:
-            raise AgreementError(f"{path.name} : code {a.code} déjà défini")
-        agreements[a.code] = a
+    for directory in directories:
+        for path in sorted(directory.glob("*.yaml")):
+            a = parse_agreement(path.read_text(encoding="utf-8"), path.name)
+            if a.code in agreements:
+                raise AgreementError(f"{path.name} : code {a.code} déjà défini")
+            agreements[a.code] = a
     return AgreementRegistry(agreements)
+
+
+def local_directory() -> Path:
+    """Where an organisation keeps its own agreements (RECOUVREMENT_AGREEMENTS_DIR, by default
+    var/agreements), beside those shipped with the package."""
+    return Path(os.environ.get("RECOUVREMENT_AGREEMENTS_DIR", "") or Path("var") / "agreements")
 
 
 @lru_cache(maxsize=1)
 def shipped_agreements() -> AgreementRegistry:
-    return load_directory(DATA_DIR)
+    """The shipped agreements and the locally loaded ones."""
+    local = local_directory()
+    return load_directory(DATA_DIR, *([local] if local.is_dir() else []))
+
+
+def install_agreement(text: str, file_name: str) -> Agreement:
+    """Validate an agreement file against the agreements already known, then keep it in the local
+    directory. A shipped agreement cannot be replaced; a local one can (same code, new text)."""
+    agreement = parse_agreement(text, file_name)
+    current = shipped_agreements().agreements
+    shipped = load_directory(DATA_DIR).agreements
+    if agreement.code in shipped:
+        raise AgreementError(
+            f"{file_name} : {agreement.code} est une convention livrée, elle ne se remplace pas"
+        )
+    AgreementRegistry({**current, agreement.code: agreement})  # amended agreement known, no cycle
+    directory = local_directory()
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / f"{agreement.code}.yaml"
+    tmp = target.with_suffix(".yaml.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(target)  # atomic: a crash leaves the old file or the new one, never half of it
+    for other in directory.glob("*.yaml"):
+        if (
+            other != target
+            and parse_agreement(other.read_text(encoding="utf-8"), other.name).code
+            == agreement.code
+        ):
+            other.unlink()
+    shipped_agreements.cache_clear()
+    return agreement

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import typer
 
-from recouvrement.agreements.loader import AgreementError, parse_agreement, shipped_agreements
+from recouvrement.agreements.loader import (
+    AgreementError,
+    install_agreement,
+    local_directory,
+    parse_agreement,
+    shipped_agreements,
+)
 from recouvrement.agreements.model import JOINT
 
 app = typer.Typer(
@@ -45,6 +51,17 @@ def check(path: Path = typer.Argument(..., exists=True, dir_okay=False, readable
         f"{path.name} : convention « {a.code} » valide ({len(a.activities)} activités, "
         f"{len(a.settings)} paramètres)."
     )
+
+
+@app.command("load")
+def load(path: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True)) -> None:
+    """Charge une convention ou un avenant (YAML) après validation ; il rejoint les conventions
+    livrées pour toutes les commandes et l'API."""
+    try:
+        a = install_agreement(path.read_text(encoding="utf-8"), path.name)
+    except (AgreementError, UnicodeDecodeError) as err:
+        _fail(err)
+    typer.echo(f"Convention « {a.code} » chargée dans {local_directory()}.")
 
 
 @app.command("show")
