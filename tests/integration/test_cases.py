@@ -19,7 +19,9 @@ from .conftest import SYSTEM
 
 @pytest.fixture
 def region(engine):
-    return Region(engine)
+    region = Region(engine)
+    region.grant_case_work()
+    return region
 
 
 def complaint(region, actor="ura.1", on=ON, **extra):
@@ -296,16 +298,17 @@ def test_list_filters_and_pages(region):
 
 def test_comments_and_attachments_are_kept_with_the_case(region):
     c = complaint(region)
-    cases.comment(region.engine, region[c["assignee"]], c["id"], "rappel prévu lundi")
+    worker = region[c["assignee"]]
+    cases.comment(region.engine, worker, c["id"], "rappel prévu lundi", on=ON)
     att = cases.attach(
-        region.engine, region[c["assignee"]], c["id"], "courrier.pdf", "application/pdf", b"%PDF-1"
+        region.engine, worker, c["id"], "courrier.pdf", "application/pdf", b"%PDF-1", on=ON
     )
     assert len(att["sha256"]) == 64
     with pytest.raises(DomainError) as err:
-        cases.attach(region.engine, region["ura.1"], c["id"], "../x", "pdf", b"")
+        cases.attach(region.engine, region["ura.1"], c["id"], "../x", "pdf", b"", on=ON)
     assert {p.field for p in err.value.problems} == {"name", "media_type", "content"}
     with pytest.raises(Forbidden):
-        cases.comment(region.engine, region["agent.cssm"], c["id"], "intrus")
+        cases.comment(region.engine, region["agent.cssm"], c["id"], "intrus", on=ON)
     view = cases.get_case(region.engine, region["ura.2"], c["id"], on=ON)
     assert [x["text"] for x in view["comments"]] == ["rappel prévu lundi"]
     assert view["attachments"][0]["name"] == "courrier.pdf"

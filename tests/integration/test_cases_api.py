@@ -18,7 +18,7 @@ ON = "2015-03-02"
 
 @pytest.fixture
 def api(engine):
-    Region(engine)
+    Region(engine).grant_case_work()
     client = TestClient(create_app(engine))
     tokens = {login: authentication.issue_token(engine, SYSTEM, login) for login, _, _ in TEAM}
     return client, tokens
@@ -54,10 +54,13 @@ def test_a_complaint_through_the_api(api):
         headers=auth(token),
     )
     assert r.status_code == 200 and r.json()["state"] == "qualified"
-    r = client.post(f"{url}/comments", json={"text": "appel au cotisant"}, headers=auth(token))
+    r = client.post(
+        f"{url}/comments", json={"text": "appel au cotisant", "on": ON}, headers=auth(token)
+    )
     assert r.status_code == 201
     r = client.post(
         f"{url}/attachments",
+        params={"on": ON},
         files={"file": ("releve.pdf", b"%PDF-1.4 test", "application/pdf")},
         headers=auth(token),
     )

@@ -34,6 +34,7 @@ from recouvrement.services import authorizations as rights
 from .conftest import SYSTEM
 
 TODAY = date.today()
+TRAINING = "isu-operations-communes"  # the art. 3 training for work done for the partner
 IN_FORCE = date(2016, 3, 1)  # the regional ISU agreement runs 2014-2017
 PASSWORD = "un mot de passe assez long"
 ROLES = (
@@ -237,12 +238,16 @@ def _table(ids: dict) -> dict[tuple[str, str], list[Probe]]:
             )
         ],
         ("POST", "/api/v1/cases/{case_id}/comments"): [
-            Probe(WORKERS | {"director"}, f"/api/v1/cases/{case}/comments", {"text": "vu"})
+            Probe(
+                WORKERS | {"director"},
+                f"/api/v1/cases/{case}/comments",
+                {"text": "vu", "on": "2016-03-02"},
+            )
         ],
         ("POST", "/api/v1/cases/{case_id}/attachments"): [
             Probe(
                 WORKERS | {"director"},
-                f"/api/v1/cases/{case}/attachments",
+                f"/api/v1/cases/{case}/attachments?on=2016-03-02",
                 files={"file": ("lettre.txt", b"Bonjour", "text/plain")},
             )
         ],
@@ -332,6 +337,9 @@ def region(engine):
     tokens["expired"] = authentication.issue_token(
         engine, SYSTEM, "r.agent", now=datetime.now(UTC) - timedelta(days=100), days=30
     )
+    for worker in ("r.agent", "r.joint_unit_agent", "r.manager"):  # the case work of ISU art. 4
+        rights.grant(engine, SYSTEM, worker, "complaints", date(2015, 1, 1), training_code=TRAINING)
+        rights.record_training(engine, SYSTEM, worker, TRAINING, date(2015, 1, 1))
     case, *own_cases = (
         cases.open_case(
             engine,

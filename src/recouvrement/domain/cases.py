@@ -181,7 +181,6 @@ OPENING_FIELDS = {
     CaseType.NATIONAL_REFERRAL: ("subject",),
 }
 
-WORKER_ROLES = frozenset({Role.AGENT, Role.JOINT_UNIT_AGENT, Role.MANAGER})
 ASSIGNABLE_ROLES = frozenset({Role.AGENT, Role.JOINT_UNIT_AGENT})
 # The agent who receives a visitor at the desk works the visit; other cases go to the queue.
 ASSIGNED_TO_OPENER = frozenset({CaseType.RECEPTION_VISIT})
@@ -286,30 +285,12 @@ def activity_organisations(agreement: ResolvedAgreement, activity_code: str) -> 
     return (activity.run_by,)
 
 
-def may_work(actor: Actor, activity_code: str, agreement: ResolvedAgreement) -> bool:
-    """Whether the actor may work cases of an activity.
-
-    The one place per-activity authorizations (habilitations, possibly conditioned on a training,
-    ISU agreement art. 3 and 6) plug in. Until they exist, an agent, joint-unit agent or manager of
-    an organisation that runs the activity may work it, with the activity's own role if it names
-    one (the URSSAF's accounting officer for disbursements).
-    """
-    if actor.is_system:
-        return True
-    if activity_code not in agreement.activities:
-        return False
-    activity, _origin = agreement.activities[activity_code]
-    if actor.organisation_code not in activity_organisations(agreement, activity_code):
-        return False
-    if activity.role:
-        return activity.role in {r.value for r in actor.roles}
-    return bool(actor.roles & WORKER_ROLES)
-
-
-def assignable(actor: Actor, activity_code: str, agreement: ResolvedAgreement) -> bool:
-    """Whether cases of the activity may be given to this agent by the queue: an authorized
-    agent, not a manager (managers distribute the work) nor the system."""
-    if actor.is_system or not may_work(actor, activity_code, agreement):
+def takes_queue_work(actor: Actor, activity_code: str, agreement: ResolvedAgreement) -> bool:
+    """Whether the queue may give this person cases of the activity, once their authorization on
+    it holds (services.authorizations decides that): an agent, not a manager (managers distribute
+    the work) nor the system; for an activity reserved to a role (the URSSAF's accounting officer
+    for disbursements), whoever holds it."""
+    if actor.is_system or actor.is_contributor:
         return False
     activity, _origin = agreement.activities[activity_code]
     if activity.role:
@@ -331,22 +312,24 @@ def commitment_days(agreement: ResolvedAgreement, activity_code: str) -> int | N
 def authority_problem(
     actor: Actor,
     authority: Authority,
-    activity_code: str,
     agreement: ResolvedAgreement,
     assignee_login: str | None,
+    activity_refusal: Problem | None = None,
 ) -> Problem | None:
-    """Why the actor may not fire a transition of this authority, or None."""
+    """Why the actor may not fire a transition of this authority, or None.
+
+    A worker's transition needs an authorization on the case's activity (habilitation, with its
+    training when the agreement wants one, ISU agreement art. 3 and 6): the caller decides it on
+    the date of the act and passes the refusal, if any. Managers and directors act as the
+    hierarchy of a party, by role.
+    """
     if actor.is_system:
         return None
     parties = {p.organisation for p in agreement.agreement.parties}
     in_party = actor.organisation_code in parties
     if authority is Authority.WORKER:
-        if not may_work(actor, activity_code, agreement):
-            return Problem(
-                "action",
-                f"{actor.login} n'est pas habilité sur l'activité « {activity_code} »",
-                "not_authorized",
-            )
+        if activity_refusal is not None:
+            return activity_refusal
         if assignee_login and assignee_login != actor.login and Role.MANAGER not in actor.roles:
             return Problem(
                 "action",
@@ -362,20 +345,13 @@ def authority_problem(
 
 
 def signoff_problem(
-    signoffs: Mapping[str, str],
-    actor: Actor,
-    parties: tuple[str, ...],
-    submitted_by: str | None,
+    signoffs: Mapping[str, str], actor: Actor, parties: tuple[str, ...]
 ) -> Problem | None:
-    """A joint sign-off needs one director of each party, two different people, neither of them
-    the person who submitted the request (no self-approval)."""
+    """A joint sign-off needs one director of each party, two different people. That none of
+    them is the person who submitted the request is the four-eyes rule (domain/four_eyes.py)."""
     party = actor.organisation_code
     if party not in parties:
         return Problem("action", "le signataire doit être directeur d'une des parties", "not_party")
-    if submitted_by and actor.login == submitted_by:
-        return Problem(
-            "action", "auto-validation interdite : vous avez soumis cette saisine", "self_approval"
-        )
     if actor.login in signoffs.values():
         return Problem("action", f"{actor.login} a déjà signé cette saisine", "already_signed")
     if party in signoffs:

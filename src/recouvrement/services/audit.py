@@ -60,6 +60,16 @@ def record_refusal(
         record(conn, actor, action, object_type, object_id, {"reason": reason}, "refused", source)
 
 
+def mark_recorded(err: BaseException) -> None:
+    """Flag a refusal a service has already written to the trail, so that an adapter's generic
+    error handler does not write the same refused attempt a second time."""
+    err.refusal_recorded = True  # type: ignore[attr-defined]
+
+
+def refusal_recorded(err: BaseException) -> bool:
+    return getattr(err, "refusal_recorded", False) is True
+
+
 def verify(engine: Engine) -> tuple[list[ChainProblem], str, int]:
     """Walk the whole trail in order; returns the problems, the head hash and the count."""
     with engine.connect() as conn:

@@ -396,4 +396,6 @@ def check_activity(
         activity,
         f"{problem.code} : {problem.reason}",
     )
-    raise Forbidden(problem)
+    refusal = Forbidden(problem)
+    audit.mark_recorded(refusal)
+    raise refusal

@@ -278,5 +278,6 @@ def add_absence(
             uow.commit()
     except DomainError as err:
         audit.record_refusal(engine, actor, "agent.absence", "agent", agent_login, str(err))
+        audit.mark_recorded(err)
         raise
     return aid

@@ -4,6 +4,12 @@ Every refused attempt (unknown transition, an agent without the authorization, s
 input) is rolled back and then written to the audit trail as refused, in a transaction of its own:
 nothing else changes. The rules themselves live in domain/cases.py and domain/workload.py.
 
+Whether an agent may work a case's activity on the date of the act — a valid authorization
+(habilitation), and its training when the agreement wants one (ISU agreement art. 3 and 6) — is
+decided by `services.authorizations.decide_activity`, read inside the case's own transaction so
+that no refusal waits on a lock: opening, working, commenting, attaching, and being given cases by
+the queue all go through `activity_refusal`.
+
 `open_case_in(conn, …)` is the entry point for a flow import that opens cases inside its own unit
 of work (one case per registration reject).
 """
@@ -37,8 +43,10 @@ from recouvrement.domain.actors import Actor, Role, require_contributor
 from recouvrement.domain.calendars import calendar_for
 from recouvrement.domain.cases import CaseType, Priority
 from recouvrement.domain.errors import DomainError, Forbidden, NotFound, Problem
+from recouvrement.domain.four_eyes import require_different_people
 from recouvrement.domain.workload import Candidate, pick
 from recouvrement.services import audit
+from recouvrement.services.authorizations import decide_activity
 from recouvrement.services.unit_of_work import UnitOfWork
 
 DEFAULT_AGREEMENT = "isu-region"
@@ -66,8 +74,44 @@ def refusals_audited(engine: Engine, actor: Actor, action: str, object_id: objec
     try:
         yield
     except DomainError as err:
-        audit.record_refusal(engine, actor, action[:64], "case", str(object_id)[:100], str(err))
+        codes = ", ".join(sorted({p.code for p in err.problems}))
+        reason = f"{codes} : {err}"
+        audit.record_refusal(engine, actor, action[:64], "case", str(object_id)[:100], reason)
+        audit.mark_recorded(err)
         raise
+
+
+def activity_refusal(
+    conn: Connection,
+    actor: Actor,
+    activity: str,
+    on: date,
+    agreement: ResolvedAgreement,
+    owner_organisation_id: int | None = None,
+) -> Problem | None:
+    """Why the actor may not work the activity on `on` (no authorization, expired authorization,
+    training missing or expired, organisation not running it), or None when they may.
+
+    An act dated when the case's agreement is not in force is authorized by nobody."""
+    try:
+        decision = decide_activity(
+            conn,
+            actor,
+            activity,
+            on,
+            owner_organisation_id=owner_organisation_id,
+            agreement=agreement.agreement.code,
+        )
+    except DomainError as err:
+        if not any(p.code == "unknown_agreement" for p in err.problems):
+            raise
+        return Problem(
+            "on",
+            f"la convention {agreement.agreement.code} n'est pas en vigueur le {on.isoformat()} : "
+            f"aucune habilitation sur l'activité « {activity} » ne vaut ce jour-là",
+            "agreement_not_in_force",
+        )
+    return decision.problem()
 
 
 def _actor_of(row: Mapping) -> Actor:
@@ -109,13 +153,19 @@ def absent_on(conn: Connection, on: date) -> set[int]:
 def assignable_agents(
     conn: Connection, agreement: ResolvedAgreement, activity: str, on: date
 ) -> list[dict]:
-    """Agents the queue may give a case of the activity to on `on`: authorized, active, present."""
+    """Agents the queue may give a case of the activity to on `on`: authorized on that day,
+    active, present."""
     away = absent_on(conn, on)
-    return [
-        a
-        for a in _agents_of(conn, rules.activity_organisations(agreement, activity))
-        if a["id"] not in away and rules.assignable(_actor_of(a), activity, agreement)
-    ]
+    team = []
+    for a in _agents_of(conn, rules.activity_organisations(agreement, activity)):
+        if a["id"] in away:
+            continue
+        who = _actor_of(a)
+        if rules.takes_queue_work(who, activity, agreement) and (
+            activity_refusal(conn, who, activity, on, agreement) is None
+        ):
+            team.append(a)
+    return team
 
 
 def lock_queue(conn: Connection, activity: str) -> None:
@@ -271,14 +321,9 @@ def open_case_in(
             f"la convention {agreement_code} ne prévoit pas l'activité « {activity} »",
             "activity_not_in_agreement",
         )
-    if not rules.may_work(actor, activity, agreement):
-        raise Forbidden(
-            Problem(
-                "case_type",
-                f"{actor.login} n'est pas habilité sur l'activité « {activity} »",
-                "not_authorized",
-            )
-        )
+    refusal = activity_refusal(conn, actor, activity, on, agreement)
+    if refusal is not None:
+        raise Forbidden(refusal)
     desks = {d["code"]: d for d in _annex_list(agreement, "reception_desks")}
     problems = rules.opening_problems(ctype, payload, desks)
     if problems:
@@ -294,7 +339,7 @@ def open_case_in(
         require_contributor(actor, contributor_id, row.organisation_id)
 
     assignee = None
-    if ctype in rules.ASSIGNED_TO_OPENER and rules.assignable(actor, activity, agreement):
+    if ctype in rules.ASSIGNED_TO_OPENER and rules.takes_queue_work(actor, activity, agreement):
         assignee = next(
             (a for a in _agents_of(conn, (actor.organisation_code,)) if a["login"] == actor.login),
             None,
@@ -395,21 +440,22 @@ def _require_reach(actor: Actor, row: Mapping, agreement: ResolvedAgreement) -> 
     raise Forbidden(Problem("case_id", "ce dossier n'est pas accessible", "forbidden"))
 
 
-def _require_participant(actor: Actor, row: Mapping, agreement: ResolvedAgreement) -> None:
-    """Comments and attachments come from those who work the case or supervise it."""
+def _require_participant(
+    conn: Connection, actor: Actor, row: Mapping, agreement: ResolvedAgreement, on: date
+) -> None:
+    """Comments and attachments come from those authorized on the case's activity that day, or
+    from the parties' managers and directors, who supervise it."""
     _require_reach(actor, row, agreement)
-    if actor.is_system or rules.may_work(actor, row["activity"], agreement):
+    if actor.is_system:
         return
     parties = {p.organisation for p in agreement.agreement.parties}
     if actor.organisation_code in parties and actor.roles & {Role.MANAGER, Role.DIRECTOR}:
         return
-    raise Forbidden(
-        Problem(
-            "case_id",
-            f"{actor.login} n'est pas habilité sur l'activité « {row['activity']} »",
-            "not_authorized",
-        )
+    refusal = activity_refusal(
+        conn, actor, row["activity"], on, agreement, row["owner_organisation_id"]
     )
+    if refusal is not None:
+        raise Forbidden(refusal)
 
 
 def _iso(value) -> str | None:
@@ -533,9 +579,12 @@ def _transition_in(
             f"date antérieure au dernier événement du dossier ({row['last_event_on']})",
             "date_before_last_event",
         )
-    problem = rules.authority_problem(
-        actor, rule.authority, row["activity"], agreement, row["assignee"]
-    )
+    refusal = None
+    if rule.authority is rules.Authority.WORKER:
+        refusal = activity_refusal(
+            conn, actor, row["activity"], on, agreement, row["owner_organisation_id"]
+        )
+    problem = rules.authority_problem(actor, rule.authority, agreement, row["assignee"], refusal)
     if problem is not None:
         raise Forbidden(problem)
     problems = rules.missing_fields(rule.needs, data)
@@ -550,7 +599,10 @@ def _transition_in(
     if rule.joint_signoff:
         parties = tuple(sorted(p.organisation for p in agreement.agreement.parties))
         signoffs = dict(payload.get("signoffs") or {})
-        problem = rules.signoff_problem(signoffs, actor, parties, _entered_by(conn, row))
+        submitted_by = _entered_by(conn, row)
+        if submitted_by:
+            require_different_people(submitted_by, actor)
+        problem = rules.signoff_problem(signoffs, actor, parties)
         if problem is not None:
             raise Forbidden(problem)
         signoffs[actor.organisation_code] = actor.login
@@ -650,9 +702,7 @@ def assign(
             row = _load(conn, case_id, for_update=True)
             agreement = resolve_agreement(row["agreement"], row["opened_on"])
             _require_reach(actor, row, agreement)
-            problem = rules.authority_problem(
-                actor, rules.Authority.MANAGER, row["activity"], agreement, None
-            )
+            problem = rules.authority_problem(actor, rules.Authority.MANAGER, agreement, None)
             if problem is not None:
                 raise Forbidden(
                     Problem("agent", "seul un responsable peut attribuer un dossier", problem.code)
@@ -700,23 +750,35 @@ def _assignable_target(
             "not_eligible",
         )
     target = rows[0]
-    if not rules.assignable(_actor_of(target), activity, agreement):
+    who = _actor_of(target)
+    if not rules.takes_queue_work(who, activity, agreement):
         raise DomainError.single(
-            "agent", f"{login} n'est pas habilité sur l'activité « {activity} »", "not_eligible"
+            "agent",
+            f"{login} ne reçoit pas de dossiers de l'activité « {activity} » (les responsables "
+            "répartissent le travail)",
+            "not_eligible",
         )
+    refusal = activity_refusal(conn, who, activity, on, agreement)
+    if refusal is not None:
+        raise DomainError.single("agent", f"{login} : {refusal.reason}", refusal.code)
     if target["id"] in absent_on(conn, on):
         raise DomainError.single("agent", f"{login} est absent le {on.isoformat()}", "absent")
     return target
 
 
-def comment(engine: Engine, actor: Actor, case_id: int, text: str) -> int:
+def comment(
+    engine: Engine, actor: Actor, case_id: int, text: str, *, on: date | None = None
+) -> int:
+    """Add a comment on `on` (default today), the day the author's authorization is checked."""
+    on = on or datetime.now(UTC).date()
     with refusals_audited(engine, actor, "case.comment", case_id):
         text = _text(text, "text")
         if not text:
             raise DomainError.single("text", "commentaire vide", "required")
         with UnitOfWork(engine) as uow:
             row = _load(uow.conn, case_id)
-            _require_participant(actor, row, resolve_agreement(row["agreement"], row["opened_on"]))
+            agreement = resolve_agreement(row["agreement"], row["opened_on"])
+            _require_participant(uow.conn, actor, row, agreement, on)
             cid = uow.conn.execute(
                 insert(case_comment).values(
                     case_id=case_id, author=actor.login, at=datetime.now(UTC), text=text
@@ -728,9 +790,18 @@ def comment(engine: Engine, actor: Actor, case_id: int, text: str) -> int:
 
 
 def attach(
-    engine: Engine, actor: Actor, case_id: int, name: str, media_type: str, content: bytes
+    engine: Engine,
+    actor: Actor,
+    case_id: int,
+    name: str,
+    media_type: str,
+    content: bytes,
+    *,
+    on: date | None = None,
 ) -> dict:
-    """Keep a document with the case; its SHA-256 is recorded in the audit trail."""
+    """Keep a document with the case, added on `on` (default today); its SHA-256 is recorded in
+    the audit trail."""
+    on = on or datetime.now(UTC).date()
     with refusals_audited(engine, actor, "case.attach", case_id):
         name = (name or "").strip()
         problems = []
@@ -754,7 +825,8 @@ def attach(
         digest = hashlib.sha256(content).hexdigest()
         with UnitOfWork(engine) as uow:
             row = _load(uow.conn, case_id)
-            _require_participant(actor, row, resolve_agreement(row["agreement"], row["opened_on"]))
+            agreement = resolve_agreement(row["agreement"], row["opened_on"])
+            _require_participant(uow.conn, actor, row, agreement, on)
             aid = uow.conn.execute(
                 insert(case_attachment).values(
                     case_id=case_id,

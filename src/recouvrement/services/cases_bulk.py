@@ -26,6 +26,7 @@ from recouvrement.services import audit
 from recouvrement.services.cases import (
     DEFAULT_AGREEMENT,
     _annex_list,
+    activity_refusal,
     assignable_agents,
     queue_loads,
     resolve_agreement,
@@ -93,15 +94,15 @@ def open_cases_bulk(
             break
     if problems:
         raise DomainError(*problems[:MAX_PROBLEMS])
-    for activity in sorted({rules.ACTIVITY[t] for t in types}):
-        if not rules.may_work(actor, activity, agreement):
-            raise Forbidden(
-                Problem(
-                    "drafts",
-                    f"{actor.login} n'est pas habilité sur l'activité « {activity} »",
-                    "not_authorized",
-                )
-            )
+    with engine.connect() as conn:
+        for activity in sorted({rules.ACTIVITY[t] for t in types}):
+            refusal = activity_refusal(conn, actor, activity, on, agreement)
+            if refusal is not None:
+                err = Forbidden(Problem("drafts", refusal.reason, refusal.code))
+                reason = f"{refusal.code} : {refusal.reason}"
+                audit.record_refusal(engine, actor, "case.open_bulk", "activity", activity, reason)
+                audit.mark_recorded(err)
+                raise err
     if not drafts:
         return BulkOpened(0, None, None, {}, 0)
 

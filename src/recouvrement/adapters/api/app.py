@@ -37,7 +37,8 @@ def create_app(engine: Engine | None = None) -> FastAPI:
     @app.exception_handler(DomainError)
     async def _domain_error(request: Request, err: DomainError) -> JSONResponse:
         actor = getattr(request.state, "actor", None)
-        if isinstance(err, Forbidden) and actor is not None:
+        # A service that audits its own refusals marks them: one refused attempt, one event.
+        if isinstance(err, Forbidden) and actor is not None and not audit.refusal_recorded(err):
             audit.record_refusal(
                 request.app.state.engine,
                 actor,

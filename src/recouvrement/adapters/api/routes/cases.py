@@ -49,6 +49,7 @@ class AssignmentIn(BaseModel):
 
 class CommentIn(BaseModel):
     text: str
+    on: date | None = Field(None, description="date du commentaire (défaut : aujourd'hui)")
 
 
 def _cursor(after: str | None) -> int | None:
@@ -153,7 +154,7 @@ def assign(
 def comment(
     case_id: int, body: CommentIn, request: Request, actor: Actor = Depends(current_actor)
 ) -> dict:
-    return {"id": cases.comment(request.app.state.engine, actor, case_id, body.text)}
+    return {"id": cases.comment(request.app.state.engine, actor, case_id, body.text, on=body.on)}
 
 
 @router.post("/cases/{case_id}/attachments", status_code=201)
@@ -161,6 +162,7 @@ async def attach(
     case_id: int,
     request: Request,
     file: UploadFile = File(...),
+    on: date | None = Query(None, description="date du dépôt (défaut : aujourd'hui)"),
     actor: Actor = Depends(current_actor),
 ) -> dict:
     content = await file.read(cases.MAX_ATTACHMENT + 1)
@@ -171,6 +173,7 @@ async def attach(
         file.filename or "",
         file.content_type or "application/octet-stream",
         content,
+        on=on,
     )
 
 
