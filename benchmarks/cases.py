@@ -25,22 +25,30 @@ import argparse
 import os
 import statistics
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import create_engine, insert, select, text
 from sqlalchemy.engine import make_url
 
 from recouvrement.adapters.db import migrate
 from recouvrement.adapters.db.engine import make_engine
-from recouvrement.adapters.db.tables import agent, organisation, partnership
+from recouvrement.adapters.db.tables import (
+    agent,
+    authorization,
+    organisation,
+    partnership,
+    training,
+)
 from recouvrement.domain.actors import system_actor
 from recouvrement.domain.calendars import calendar_for
+from recouvrement.domain.cases import ACTIVITY
 from recouvrement.services import case_queues
 from recouvrement.services.cases_bulk import CaseDraft, open_cases_bulk
 
 TARGET_CHECK_S = 10.0
 ACTOR = system_actor("benchmark")
 DB_NAME = "recouvrement_bench_cases"
+TRAINING = "isu-operations-communes"
 FIRST_DAY = date(2015, 1, 5)
 MIX = (  # a day's intake: flow rejects, anomalies, complaints
     ("registration_reject", lambda i: {"reason": "NIR inconnu", "line": i}),
@@ -86,6 +94,38 @@ def seed_agents(engine, agents: int) -> None:
                     "active": True,
                 }
                 for i in range(agents)
+            ],
+        )
+        # Only authorized agents receive cases: every agent holds the case activities, with the
+        # art. 3 training the ISU agreement requires for work done for the partner.
+        now = datetime.now(UTC)
+        agent_ids = conn.execute(select(agent.c.id)).scalars().all()
+        conn.execute(
+            insert(authorization),
+            [
+                {
+                    "agent_id": a,
+                    "activity": activity,
+                    "valid_from": date(2014, 1, 15),
+                    "training": TRAINING,
+                    "granted_by": ACTOR.login,
+                    "granted_at": now,
+                }
+                for a in agent_ids
+                for activity in sorted(set(ACTIVITY.values()))
+            ],
+        )
+        conn.execute(
+            insert(training),
+            [
+                {
+                    "agent_id": a,
+                    "training": TRAINING,
+                    "completed_on": date(2014, 1, 15),
+                    "recorded_by": ACTOR.login,
+                    "recorded_at": now,
+                }
+                for a in agent_ids
             ],
         )
 
