@@ -149,3 +149,19 @@ def test_a_contributor_sees_only_their_own_account(api, world):
     assert [c["id"] for c in listing["items"]] == [mine]
     r = client.post("/api/v1/contributors", json=EMPLOYER, headers=auth(token))
     assert r.status_code == 403
+
+
+def test_validation_errors_speak_french(api):
+    client, tokens = api
+    r = client.post(
+        "/api/v1/contributors",
+        json={"kind": "robot", "activity_start": "hier"},
+        headers=auth(tokens["agent.urssaf"]),
+    )
+    assert r.status_code == 422
+    reasons = {e["field"]: e["reason"] for e in r.json()["errors"]}
+    assert reasons["name"] == "champ obligatoire"
+    assert reasons["kind"].startswith("valeur non admise")
+    assert reasons["activity_start"].startswith("date invalide")
+    r = client.get("/api/v1/contributors?limit=0", headers=auth(tokens["agent.urssaf"]))
+    assert r.json()["errors"][0]["reason"] == "valeur trop petite (minimum 1)"

@@ -25,6 +25,40 @@ def _status(err: DomainError) -> int:
     return 422
 
 
+_REASONS = {
+    "missing": "champ obligatoire",
+    "int_parsing": "nombre entier attendu",
+    "int_type": "nombre entier attendu",
+    "int_from_float": "nombre entier attendu",
+    "bool_parsing": "booléen attendu (true ou false)",
+    "bool_type": "booléen attendu (true ou false)",
+    "string_type": "texte attendu",
+    "date_parsing": "date invalide (attendu AAAA-MM-JJ)",
+    "date_from_datetime_parsing": "date invalide (attendu AAAA-MM-JJ)",
+    "date_type": "date invalide (attendu AAAA-MM-JJ)",
+    "json_invalid": "JSON illisible",
+    "model_attributes_type": "objet JSON attendu",
+    "dict_type": "objet JSON attendu",
+    "list_type": "liste attendue",
+    "extra_forbidden": "champ inconnu",
+}
+
+
+def _french_reason(error: dict) -> str:
+    """Agents read these messages: Pydantic's English is put into French for the usual cases."""
+    kind = error.get("type", "")
+    ctx = error.get("ctx") or {}
+    if kind == "literal_error":
+        return f"valeur non admise : attendu {ctx.get('expected', '')}".strip()
+    if kind in ("greater_than_equal", "greater_than"):
+        return f"valeur trop petite (minimum {ctx.get('ge', ctx.get('gt'))})"
+    if kind in ("less_than_equal", "less_than"):
+        return f"valeur trop grande (maximum {ctx.get('le', ctx.get('lt'))})"
+    if kind in ("string_too_long", "too_long"):
+        return f"trop long (maximum {ctx.get('max_length')})"
+    return _REASONS.get(kind, error.get("msg", "valeur invalide"))
+
+
 def create_app(engine: Engine | None = None) -> FastAPI:
     app = FastAPI(
         title="recouvrement",
@@ -60,7 +94,7 @@ def create_app(engine: Engine | None = None) -> FastAPI:
             errors.append(
                 {
                     "field": ".".join(loc),
-                    "reason": e.get("msg", "invalide"),
+                    "reason": _french_reason(e),
                     "code": e.get("type", "invalid"),
                 }
             )
