@@ -225,3 +225,39 @@ def test_chunked_threaded_batch_equals_one_call():
     chunked = assess_batch_chunked(TABLES, territory, month, gross, birth, chunk=37, workers=3)
     for key, values in whole.items():
         assert (chunked[key] == values).all(), key
+
+
+# --- Mayotte ceiling gaps ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("period", ["2013-01", "2014-06", "2015-12"])
+@pytest.mark.parametrize("birth", [date(1980, 6, 15), date(1945, 1, 10)])
+def test_mayotte_2013_to_2015_is_refused_on_the_ceiling_gap_even_for_excluded_pay(period, birth):
+    # No published Mayotte ceiling was found for 2012-2016: the month is refused, never assessed
+    # on a derived figure, and the message names the gap so the agent knows why.
+    with pytest.raises(ParameterError, match="lacune documentée du 2012-01-01 au 2016-12-31"):
+        assess(period, "976", 200000, birth)
+
+
+def test_mayotte_assesses_again_on_the_convention_ceiling_from_january_2016():
+    with pytest.raises(ParameterError):
+        assess("2015-12", "976", 200000)
+    lines = assess("2016-01", "976", 200000)
+    assert lines["unemployment_employer"].ceiling == 140100
+    assert lines["unemployment_employer"].base == 140100
+
+
+@pytest.mark.parametrize(
+    ("on", "cents"),
+    [(date(2025, 1, 1), 282100), (date(2025, 12, 31), 282100), (date(2026, 1, 1), 302200)],
+)
+def test_mayotte_ceiling_2025_and_2026_are_the_published_figures(on, cents):
+    assert PARAMS.value("social_security_ceiling.monthly", on, "976") == cents
+
+
+@pytest.mark.parametrize(
+    "on", [date(2020, 6, 1), date(2021, 12, 31), date(2023, 1, 1), date(2024, 12, 31)]
+)
+def test_mayotte_ceiling_stays_unknown_where_no_figure_was_found(on):
+    with pytest.raises(ParameterError, match="lacune documentée"):
+        PARAMS.value("social_security_ceiling.monthly", on, "976")
