@@ -23,7 +23,7 @@ from recouvrement.domain.money import apply_rate
 from recouvrement.rules.parameters import ParameterError, load_parameters
 
 PARAMS = load_parameters()
-COVERED_YEARS = range(2016, 2027)
+COVERED_YEARS = range(2014, 2027)  # 2013: complementary-pension minimum base not found
 
 
 def pass_cents(year: int) -> int:
@@ -136,10 +136,13 @@ def test_deficit_keeps_minimum_bases_and_floors_the_csg_base():
     assert small["csg_deductible"] == apply_rate(contributions - 50_000, Decimal("0.068"))
 
 
-@pytest.mark.parametrize("year", [2013, 2014, 2015])
-def test_years_with_a_missing_figure_raise_a_clear_error(year):
-    with pytest.raises(ParameterError, match=f"donnée non trouvée pour l'année {year}"):
-        assess_year(PARAMS, year, "craft", 3_000_000)
+@pytest.mark.parametrize("activity", ["craft", "trade"])
+def test_years_with_a_missing_figure_raise_a_clear_error(activity):
+    with pytest.raises(
+        ParameterError,
+        match=r"complementary_pension\.minimum_base_pass : donnée non trouvée pour l'année 2013",
+    ):
+        assess_year(PARAMS, 2013, activity, 3_000_000)
 
 
 def test_bad_inputs_are_refused_naming_the_field():
@@ -268,3 +271,93 @@ def health_2018_reference(year: int, income: int) -> int:
 @given(year=st.sampled_from([2018, 2019, 2020, 2021]), income=st.integers(-2_000_000, 40_000_000))
 def test_health_2018_to_2021_matches_a_decimal_reference(year, income):
     assert items(year, "trade", income)["health"] == health_2018_reference(year, income)
+
+
+# --- 2014 and 2015, worked by hand from the texts ----------------------------------------------------
+# 2014: PASS 37 548 € (12 × 3 129). Minimum bases: health 40 % PASS = 15 019,20 € (CSS D612-5 3°) less
+# the reduction of CSS D612-7 (décret 2012-1551 art. 4): R = 0,13 × t × (s - revenu) / p, s = 40 % PASS,
+# p = 40 %, t = 6,5 % ; daily allowances 40 % PASS ; basic pension and complementary pension 5,25 % PASS
+# = 1 971,27 € ; invalidity-death 20 % PASS = 7 509,60 €.
+
+
+def test_2014_craftsman_at_5000_euros():
+    got = items(2014, "craft", 500_000)
+    # health: 6,5 % × 15 019,20 = 976,248 ; R = 0,13 × 0,065 × (15 019,20 - 5 000) / 0,40 = 211,6556
+    #         976,248 - 211,6556 = 764,5924 -> 764,59 €
+    assert got["health"] == 76_459
+    assert got["daily_allowances"] == 10_513  # 0,7 % × 15 019,20 = 105,1344
+    assert got["basic_pension"] == 85_750  # (16,95 % + 0,20 %) × 5 000 = 857,50
+    assert got["complementary_pension"] == 35_000  # 7 % × 5 000
+    assert got["invalidity_death"] == 12_015  # 1,6 % × 7 509,60 = 120,1536
+    assert got["family_allowances"] == 26_250  # 5,25 % × 5 000
+    # CSG-CRDS base: 5 000 + 764,59 + 105,13 + 857,50 + 350 + 120,15 + 262,50 = 7 459,87 €
+    assert got["csg_deductible"] == 38_045  # 5,1 % -> 380,45337
+    assert got["csg_non_deductible"] == 17_904  # 2,4 % -> 179,03688
+    assert got["crds"] == 3_730  # 0,5 % -> 37,29935
+    assert got["vocational_training"] == 10_889  # 0,29 % × 37 548 = 108,8892
+
+
+def test_2014_trader_without_income_pays_the_published_minimums():
+    """agence7.fr 2014: 659 € health at zero income, 338 €, 138 €, 83 €, 105 €."""
+    got = items(2014, "trade", 0)
+    # health: 976,248 - 0,13 × 0,065 × 37 548 = 976,248 - 317,2806 = 658,9674 -> 658,97 €
+    assert got["health"] == 65_897
+    assert got["daily_allowances"] == 10_513
+    assert got["basic_pension"] == 33_807  # 17,15 % × 1 971,27 = 338,07281
+    assert got["complementary_pension"] == 13_799  # 7 % × 1 971,27 = 137,9889
+    assert got["invalidity_death"] == 8_261  # 1,1 % × 7 509,60 = 82,6056
+    assert got["family_allowances"] == 0
+    # CSG-CRDS base: 658,97 + 105,13 + 338,07 + 137,99 + 82,61 = 1 322,77 €
+    assert got["csg_deductible"] == 6_746  # 5,1 % -> 67,46127
+    assert got["csg_non_deductible"] == 3_175  # 2,4 % -> 31,74648
+    assert got["crds"] == 661  # 0,5 % -> 6,61385
+    assert got["vocational_training"] == 9_387  # 0,25 % × 37 548 = 93,87
+
+
+def test_2014_health_reduction_is_linear_and_ends_at_40_percent_of_the_pass():
+    threshold = pass_cents(2014) * 40 // 100  # 15 019,20 €
+    assert items(2014, "craft", threshold)["health"] == 97_625  # 6,5 % × 15 019,20 = 976,248
+    assert items(2014, "craft", 2 * threshold)["health"] == 195_250  # no minimum any more
+    # a deficit gets the reduction of a zero income (D612-7 II 1°)
+    assert items(2014, "craft", -300_000)["health"] == items(2014, "craft", 0)["health"]
+    for income in (0, 100_000, 750_000, threshold - 1):
+        exact = Decimal("0.065") * (
+            Decimal(threshold) - Decimal("0.325") * (Decimal(threshold) - Decimal(income))
+        )
+        assert items(2014, "trade", income)["health"] == int(
+            exact.quantize(Decimal(1), rounding=ROUND_HALF_UP)
+        )
+
+
+# 2015: PASS 38 040 € (12 × 3 170). Minimum bases: health 10 % PASS = 3 804 € (no D612-7 reduction
+# modelled), daily allowances 40 % = 15 216 €, basic and complementary pension 7,7 % = 2 929,08 €,
+# invalidity-death 20 % = 7 608 €.
+
+
+@pytest.mark.parametrize(("activity", "training"), [("craft", 11_032), ("trade", 9_510)])
+def test_2015_at_1000_euros(activity, training):
+    got = items(2015, activity, 100_000)
+    assert got["health"] == 24_726  # 6,5 % × 3 804 = 247,26
+    assert got["daily_allowances"] == 10_651  # 0,7 % × 15 216 = 106,512
+    assert got["basic_pension"] == 50_966  # (17,05 % + 0,35 %) × 2 929,08 = 509,65992
+    assert got["complementary_pension"] == 20_504  # 7 % × 2 929,08 = 205,0356
+    assert got["invalidity_death"] == 9_890  # 1,3 % × 7 608 = 98,904 (both activities)
+    assert got["family_allowances"] == 2_150  # reduced rate 2,15 % × 1 000
+    # CSG-CRDS base: 1 000 + 247,26 + 106,51 + 509,66 + 205,04 + 98,90 + 21,50 = 2 188,87 €
+    assert got["csg_deductible"] == 11_163  # 5,1 % -> 111,63237
+    assert got["csg_non_deductible"] == 5_253  # 2,4 % -> 52,53288
+    assert got["crds"] == 1_094  # 0,5 % -> 10,94435
+    assert got["vocational_training"] == training  # 0,29 % / 0,25 % × 38 040
+
+
+def test_2014_and_2015_batch_equals_one_by_one_at_low_incomes():
+    incomes = [-100_000, 0, 1, 100_000, 380_399, 380_400, 750_000, 1_501_919, 1_501_920, 1_521_600]
+    rows = [(y, a, i) for y in (2014, 2015) for a in ("craft", "trade") for i in incomes]
+    batch = assess_batch(
+        PARAMS,
+        np.array([r[0] for r in rows]),
+        np.array([r[1] for r in rows]),
+        np.array([r[2] for r in rows], dtype=np.int64),
+    )
+    for i, (year, activity, income) in enumerate(rows):
+        assert {key: int(batch[key][i]) for key in SUMMARY_KEYS} == items(year, activity, income)

@@ -407,15 +407,12 @@ def _amounts(rules: YearRules, income, invalidity_death_rate=None, training_rate
             excess = health_base - capped
             health = _half_up(capped * health_rate + excess * rules.health_rate_above, RATE_SCALE)
     else:
-        if len(rules.health_rate.segments) != 1 or rules.health_rate.segments[0].slope:
-            raise ParameterError(
-                f"self_employed.health : barème progressif sans arrondi du taux ({rules.year})"
-            )
-        seg = rules.health_rate.segments[0]
+        # Rate not rounded (2013-2016): the amount is exact, e.g. the 2013-2014 minimum-base
+        # reduction of CSS D612-7, an amount formula that is linear in the income.
         health_base = (
             x if rules.health_minimum_base is None else _clip(income, rules.health_minimum_base)
         )
-        health = _half_up(health_base * seg.numerator, seg.denominator * RATE_SCALE)
+        health = _progressive_amount(rules.health_rate, x, health_base)
     daily_base = _clip(income, rules.daily_allowances_minimum_base, rules.daily_allowances_ceiling)
     daily = _times_rate(daily_base, rules.daily_allowances_rate)
     if rules.health_includes_daily_allowances:
