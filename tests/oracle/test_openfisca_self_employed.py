@@ -3,8 +3,9 @@
 OpenFisca-France covers, for craftsmen and traders: the complementary pension, invalidity-death, the
 basic pension (from 2014) and family allowances (from 2015). It runs in its own virtual environment
 (.venv-oracle) through tests/oracle/openfisca_self_employed_runner.py; its amounts are negative
-float32, so we compare absolute values to the cent plus float32 noise. Our 2013-2015 figures stop at
-documented gaps (docs/self-employed.md), so the comparison starts in 2016.
+float32, so we compare absolute values to the cent plus float32 noise. 2013 stops at a documented gap
+(docs/self-employed.md); 2014-2015 are checked by hand-worked unit tests against the published RSI
+minimums, and this comparison starts in 2016.
 
 Differences, each pinned by its own test:
 - Minimum bases (CSS D612-5, D633-2, D632-1): OpenFisca applies none; the random cases therefore
