@@ -7,9 +7,10 @@ from pathlib import Path
 import typer
 
 from recouvrement.adapters.files.assessment_files import read_cases, write_results
-from recouvrement.domain.assessment.batch import assess_records, explain_record
+from recouvrement.domain.assessment.batch import assess_records
 from recouvrement.domain.errors import DomainError
-from recouvrement.rules.parameters import ParameterError, load_parameters
+from recouvrement.rules.parameters import load_parameters
+from recouvrement.services import assessment as assessment_service
 
 
 def assess(
@@ -55,23 +56,19 @@ def explain(
     income: str = typer.Option(None, help="revenu professionnel en euros (indépendants)"),
 ) -> None:
     """Détaille, pour un cas, l'assiette, le plafond, le taux, l'arrondi et la source de chaque ligne."""
-    record = {
-        "scheme": scheme,
-        "period": period,
-        "territory": territory,
-        "gross_pay": gross_pay,
-        "birth_date": birth_date,
-        "days": days,
-        "public_sector": public_sector,
-        "opt_in": opt_in,
-        "year": year,
-        "activity": activity,
-        "income": income,
-    }
-    try:
-        explanation = explain_record(load_parameters(), record)
-    except ParameterError as err:
-        raise DomainError.single("", str(err), "parameter_gap") from None
+    explanation = assessment_service.explain(
+        scheme=scheme,
+        period=period,
+        territory=territory,
+        gross_pay=gross_pay,
+        birth_date=birth_date,
+        days=days,
+        public_sector=public_sector,
+        opt_in=opt_in,
+        year=year,
+        activity=activity,
+        income=income,
+    )
     typer.echo(_render(explanation))
 
 

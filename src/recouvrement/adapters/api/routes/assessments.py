@@ -10,9 +10,7 @@ from pydantic import BaseModel, Field
 
 from recouvrement.adapters.api.security import current_actor
 from recouvrement.domain.actors import Actor
-from recouvrement.domain.assessment.batch import explain_record
-from recouvrement.domain.errors import DomainError
-from recouvrement.rules.parameters import ParameterError, load_parameters
+from recouvrement.services import assessment as assessment_service
 
 router = APIRouter(tags=["calcul des cotisations"])
 
@@ -33,23 +31,19 @@ def explain(
     income: str | None = Query(None, description="revenu professionnel (indépendants)"),
 ) -> dict:
     """Each line's base, ceiling, rate, rounding and the source of every parameter, in French."""
-    record = {
-        "scheme": scheme,
-        "period": period,
-        "territory": territory,
-        "gross_pay": gross_pay,
-        "birth_date": birth_date,
-        "days": days,
-        "public_sector": public_sector,
-        "opt_in": opt_in,
-        "year": year,
-        "activity": activity,
-        "income": income,
-    }
-    try:
-        return explain_record(load_parameters(), record)
-    except ParameterError as err:
-        raise DomainError.single("", str(err), "parameter_gap") from None
+    return assessment_service.explain(
+        scheme=scheme,
+        period=period,
+        territory=territory,
+        gross_pay=gross_pay,
+        birth_date=birth_date,
+        days=days,
+        public_sector=public_sector,
+        opt_in=opt_in,
+        year=year,
+        activity=activity,
+        income=income,
+    )
 
 
 class DeclarationLineIn(BaseModel):
