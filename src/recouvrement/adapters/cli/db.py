@@ -11,7 +11,7 @@ app = typer.Typer(help="Base de données : migrations du schéma.", no_args_is_h
 
 
 @app.command("upgrade")
-def upgrade(revision: str = typer.Argument("head", help="révision cible")) -> None:
+def upgrade(revision: str = typer.Argument("heads", help="révision cible")) -> None:
     """Met le schéma à jour (migrations Alembic)."""
     url = database_url()
     migrate.upgrade(url, revision)
