@@ -231,12 +231,29 @@ def test_chunked_threaded_batch_equals_one_call():
 
 
 @pytest.mark.parametrize("period", ["2013-01", "2014-06", "2015-12"])
-@pytest.mark.parametrize("birth", [date(1980, 6, 15), date(1945, 1, 10)])
-def test_mayotte_2013_to_2015_is_refused_on_the_ceiling_gap_even_for_excluded_pay(period, birth):
+def test_mayotte_2013_to_2015_is_refused_on_the_ceiling_gap(period):
     # No published Mayotte ceiling was found for 2012-2016: the month is refused, never assessed
     # on a derived figure, and the message names the gap so the agent knows why.
     with pytest.raises(ParameterError, match="lacune documentée du 2012-01-01 au 2016-12-31"):
-        assess(period, "976", 200000, birth)
+        assess(period, "976", 200000, date(1980, 6, 15))
+
+
+@pytest.mark.parametrize("period", ["2013-01", "2014-06", "2015-12"])
+def test_mayotte_pay_of_employees_aged_65_is_nil_even_where_the_ceiling_is_unknown(period):
+    lines = assess(period, "976", 200000, date(1945, 1, 10))
+    assert all(line.amount == 0 and line.base == 0 for line in lines.values())
+    assert "65 ans ou plus" in lines["unemployment_employer"].detail[-1]
+    tables = build_tables(PARAMS, month_index(2013, 1), month_index(2015, 12))
+    year, month = map(int, period.split("-"))
+    out = assess_batch(
+        tables,
+        np.array([tables.territories.index("976")] * 2),
+        np.array([month_index(year, month)] * 2),
+        np.array([200000, 200000], dtype=np.int64),
+        np.array([19450110, 19800615], dtype=np.int64),
+    )
+    assert out["error"][0] == 0 and out["unemployment_employer"][0] == 0
+    assert "lacune documentée" in tables.messages[out["error"][1]]
 
 
 def test_mayotte_assesses_again_on_the_convention_ceiling_from_january_2016():

@@ -174,11 +174,18 @@ def assess_employee_month(params: ParameterSet, case: EmployeeMonth) -> list[Ass
     _check(case)
     on = case.period.start
     key = _key(case.territory, params)
-    ceiling, ceiling_sources, ceiling_text = _ceiling(params, on, key)
+    exclusion, exclusion_sources = _exclusion(params, case, on, key)
+    try:
+        ceiling, ceiling_sources, ceiling_text = _ceiling(params, on, key)
+    except ParameterError:
+        if not exclusion:
+            raise
+        # Excluded pay has a nil base whatever the ceiling: a gap in the ceiling data cannot
+        # change the figure, so it does not stop the assessment.
+        ceiling, ceiling_sources, ceiling_text = 0, [], "plafond sans objet, rémunération exclue"
     ceiling = prorated(ceiling, case.days)
     if case.days is not None and case.days < FULL_MONTH_DAYS:
         ceiling_text += f", proratisé à {case.days}/30"
-    exclusion, exclusion_sources = _exclusion(params, case, on, key)
     base = 0 if exclusion else min(case.gross_pay, ceiling)
     ags_liable = params.entry("ags.liable", on, key)
     lines = []
@@ -235,6 +242,8 @@ class MonthTables:
         month_start: first day of each month column as yyyymmdd.
         age_cutoff: latest birth date (yyyymmdd) whose age limit is reached on the month's first
             day, 0 where no limit applies.
+        ceiling_gap: index into `messages` where only the ceiling is unknown: it stops the
+            cells whose pay is in the base, not those whose pay is excluded.
     """
 
     territories: tuple[str, ...]
@@ -249,6 +258,7 @@ class MonthTables:
     messages: tuple[str, ...]
     month_start: np.ndarray
     age_cutoff: np.ndarray
+    ceiling_gap: np.ndarray
 
 
 def month_index(year, month):
@@ -270,12 +280,17 @@ def build_tables(params: ParameterSet, first: int, last: int) -> MonthTables:
     tables = {k: np.zeros(shape, dtype=np.int64) for k in ("c", "er", "ee", "ags", "age")}
     opt_in = np.zeros(shape, dtype=bool)
     error = np.zeros(shape, dtype=np.int32)
+    ceiling_gap = np.zeros(shape, dtype=np.int32)
     messages = [""]
     for t, key in enumerate(keys):
         for j in range(n):
             on = date((first + j) // 12, (first + j) % 12 + 1, 1)
             try:
                 tables["c"][t, j] = _ceiling(params, on, key)[0]
+            except ParameterError as err:
+                messages.append(str(err))
+                ceiling_gap[t, j] = len(messages) - 1
+            try:
                 tables["er"][t, j] = _scaled(params.value(RATE_PARAMETERS[ITEMS[0]], on, key))
                 tables["ee"][t, j] = _scaled(params.value(RATE_PARAMETERS[ITEMS[1]], on, key))
                 if params.value("ags.liable", on, key):
@@ -303,6 +318,7 @@ def build_tables(params: ParameterSet, first: int, last: int) -> MonthTables:
         tuple(messages),
         month_start,
         age_cutoff.astype(np.int64),
+        ceiling_gap,
     )
 
 
@@ -366,6 +382,8 @@ def assess_batch(
         excluded = limited & (birth <= cutoff) & (birth > 0)
     if out_of_scope is not None:
         excluded |= out_of_scope
+    gap = take(tables.ceiling_gap)
+    error = np.where((error == 0) & (gap > 0) & ~excluded, gap, error)
     if missing.any():
         error = np.where(missing & (error == 0), -1, error)
     if (gross < 0).any():
