@@ -33,6 +33,7 @@ class Permission(StrEnum):
     LEDGER_READ = "ledger.read"
     LEDGER_POST = "ledger.post"
     ORGANISATIONS_WRITE = "organisations.write"
+    CYCLE_RUN = "cycle.run"  # administrator and system only (they hold every permission)
 
 
 _AGENT_BASE = {Permission.CONTRIBUTORS_READ, Permission.LEDGER_READ}
