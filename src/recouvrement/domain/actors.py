@@ -34,24 +34,31 @@ class Permission(StrEnum):
     LEDGER_POST = "ledger.post"
     ORGANISATIONS_WRITE = "organisations.write"
     CYCLE_RUN = "cycle.run"  # administrator and system only (they hold every permission)
+    CALLS_READ = "calls.read"
+    EXEMPTIONS_ENTER = "exemptions.enter"
+    EXEMPTIONS_CHECK = "exemptions.check"
 
 
-_AGENT_BASE = {Permission.CONTRIBUTORS_READ, Permission.LEDGER_READ}
+_AGENT_BASE = {Permission.CONTRIBUTORS_READ, Permission.LEDGER_READ, Permission.CALLS_READ}
+# Exemptions: entered by one agent, checked by another (four-eyes, services/exemptions.py).
+_EXEMPTIONS = {Permission.EXEMPTIONS_ENTER, Permission.EXEMPTIONS_CHECK}
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.AGENT: frozenset(
-        _AGENT_BASE | {Permission.CONTRIBUTORS_WRITE, Permission.REGISTRATION_IMPORT}
+        _AGENT_BASE | _EXEMPTIONS | {Permission.CONTRIBUTORS_WRITE, Permission.REGISTRATION_IMPORT}
     ),
     Role.JOINT_UNIT_AGENT: frozenset(
-        _AGENT_BASE | {Permission.CONTRIBUTORS_WRITE, Permission.REGISTRATION_IMPORT}
+        _AGENT_BASE | _EXEMPTIONS | {Permission.CONTRIBUTORS_WRITE, Permission.REGISTRATION_IMPORT}
     ),
     Role.MANAGER: frozenset(
-        _AGENT_BASE | {Permission.CONTRIBUTORS_WRITE, Permission.REGISTRATION_IMPORT}
+        _AGENT_BASE | _EXEMPTIONS | {Permission.CONTRIBUTORS_WRITE, Permission.REGISTRATION_IMPORT}
     ),
     Role.DIRECTOR: frozenset(_AGENT_BASE),
     Role.ACCOUNTING_OFFICER: frozenset(_AGENT_BASE | {Permission.LEDGER_POST}),
     Role.AUDITOR: frozenset(_AGENT_BASE),
     Role.APPEALS_BOARD_MEMBER: frozenset(_AGENT_BASE),
-    Role.CONTRIBUTOR: frozenset({Permission.CONTRIBUTORS_READ, Permission.LEDGER_READ}),
+    Role.CONTRIBUTOR: frozenset(
+        {Permission.CONTRIBUTORS_READ, Permission.LEDGER_READ, Permission.CALLS_READ}
+    ),
     Role.ADMINISTRATOR: frozenset(Permission),
     Role.SYSTEM: frozenset(Permission),
 }
