@@ -37,27 +37,49 @@ class Permission(StrEnum):
     CALLS_READ = "calls.read"
     EXEMPTIONS_ENTER = "exemptions.enter"
     EXEMPTIONS_CHECK = "exemptions.check"
+    REFUNDS_REQUEST = "refunds.request"
+    REFUNDS_CHECK = "refunds.check"
+    REFUNDS_APPROVE = "refunds.approve"
 
 
 _AGENT_BASE = {Permission.CONTRIBUTORS_READ, Permission.LEDGER_READ, Permission.CALLS_READ}
 # Exemptions: entered by one agent, checked by another (four-eyes, services/exemptions.py).
 _EXEMPTIONS = {Permission.EXEMPTIONS_ENTER, Permission.EXEMPTIONS_CHECK}
+# Refunds (ISU agreement art. 4): the joint organisation's agents request and check them, the
+# accounting officer approves and disburses (services/refunds.py); a contributor requests their own.
+_REFUNDS = {Permission.REFUNDS_REQUEST, Permission.REFUNDS_CHECK}
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.AGENT: frozenset(
-        _AGENT_BASE | _EXEMPTIONS | {Permission.CONTRIBUTORS_WRITE, Permission.REGISTRATION_IMPORT}
+        _AGENT_BASE
+        | _EXEMPTIONS
+        | _REFUNDS
+        | {Permission.CONTRIBUTORS_WRITE, Permission.REGISTRATION_IMPORT}
     ),
     Role.JOINT_UNIT_AGENT: frozenset(
-        _AGENT_BASE | _EXEMPTIONS | {Permission.CONTRIBUTORS_WRITE, Permission.REGISTRATION_IMPORT}
+        _AGENT_BASE
+        | _EXEMPTIONS
+        | _REFUNDS
+        | {Permission.CONTRIBUTORS_WRITE, Permission.REGISTRATION_IMPORT}
     ),
     Role.MANAGER: frozenset(
-        _AGENT_BASE | _EXEMPTIONS | {Permission.CONTRIBUTORS_WRITE, Permission.REGISTRATION_IMPORT}
+        _AGENT_BASE
+        | _EXEMPTIONS
+        | _REFUNDS
+        | {Permission.CONTRIBUTORS_WRITE, Permission.REGISTRATION_IMPORT}
     ),
     Role.DIRECTOR: frozenset(_AGENT_BASE),
-    Role.ACCOUNTING_OFFICER: frozenset(_AGENT_BASE | {Permission.LEDGER_POST}),
+    Role.ACCOUNTING_OFFICER: frozenset(
+        _AGENT_BASE | {Permission.LEDGER_POST, Permission.REFUNDS_APPROVE}
+    ),
     Role.AUDITOR: frozenset(_AGENT_BASE),
     Role.APPEALS_BOARD_MEMBER: frozenset(_AGENT_BASE),
     Role.CONTRIBUTOR: frozenset(
-        {Permission.CONTRIBUTORS_READ, Permission.LEDGER_READ, Permission.CALLS_READ}
+        {
+            Permission.CONTRIBUTORS_READ,
+            Permission.LEDGER_READ,
+            Permission.CALLS_READ,
+            Permission.REFUNDS_REQUEST,
+        }
     ),
     Role.ADMINISTRATOR: frozenset(Permission),
     Role.SYSTEM: frozenset(Permission),

@@ -36,6 +36,7 @@ class CaseType(StrEnum):
     ENTITLEMENT_REJECT = "entitlement_reject"
     ANOMALY = "anomaly"
     NATIONAL_REFERRAL = "national_referral"
+    REFUND = "refund"
 
 
 class Priority(StrEnum):
@@ -148,6 +149,13 @@ _ROWS: list[tuple] = [
         "record_reply",
         Rule("closed", W, closes=True, needs=("reply",)),
     ),
+    # Remboursement d'un crédit (art. 4 « Gestion du compte cotisant »): prepared by the joint
+    # organisation; check, approval and disbursement go through services/refunds.py only (they
+    # post to the ledger and move the case to the accounting officer's activity), so they are not
+    # rows here.
+    (_T.REFUND, "requested", "ask_contributor", Rule(WAITING, W, pauses=True)),
+    (_T.REFUND, WAITING, "contributor_replied", Rule("requested", W, resumes=True)),
+    (_T.REFUND, "requested", "reject", Rule("rejected", W, closes=True, needs=("reason",))),
 ]
 
 TRANSITIONS: dict[tuple[CaseType, str, str], Rule] = {(t, s, a): r for t, s, a, r in _ROWS}
@@ -159,6 +167,7 @@ INITIAL_STATE = {
     CaseType.ENTITLEMENT_REJECT: "received",
     CaseType.ANOMALY: "new",
     CaseType.NATIONAL_REFERRAL: "draft",
+    CaseType.REFUND: "requested",
 }
 
 # The agreement activity (ISU agreement art. 4 and 7) each case type belongs to.
@@ -169,6 +178,7 @@ ACTIVITY = {
     CaseType.ENTITLEMENT_REJECT: "entitlement_flow_rejects",
     CaseType.ANOMALY: "anomaly_lists",
     CaseType.NATIONAL_REFERRAL: "national_referral",
+    CaseType.REFUND: "credits_refunds",  # then refund_disbursement once checked
 }
 
 # Fields a case must be opened with.
@@ -179,6 +189,7 @@ OPENING_FIELDS = {
     CaseType.ENTITLEMENT_REJECT: ("reason",),
     CaseType.ANOMALY: ("list", "anomaly"),
     CaseType.NATIONAL_REFERRAL: ("subject",),
+    CaseType.REFUND: ("amount", "iban"),
 }
 
 ASSIGNABLE_ROLES = frozenset({Role.AGENT, Role.JOINT_UNIT_AGENT})
