@@ -35,6 +35,7 @@ def _register() -> None:
         ("audit", "audit"),
         ("agents", "agents"),
         ("cases", "cases"),
+        ("action_plan", "action-plan"),
     ):
         module = _optional(module_name)
         if module is not None:

@@ -83,6 +83,8 @@ establishment = Table(
     Column("siret", String(14), nullable=False, unique=True),
     Column("territory", String(3), nullable=False),
     Column("name", String(255), nullable=False, default=""),
+    # activity code (NAF rév. 2, e.g. "4711D"): the employment statistics are by department × code
+    Column("naf_code", String(6), nullable=True),
 )
 
 employee = Table(

@@ -1,0 +1,72 @@
+"""convergence action plan; activity code (NAF) of establishments
+
+Revision ID: 0011
+Revises: 0002
+Create Date: 2026-12-02 16:00:00
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0011"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("establishment") as batch:
+        batch.add_column(sa.Column("naf_code", sa.String(length=6), nullable=True))
+    op.create_table(
+        "action_plan_item",
+        sa.Column("id", Id, nullable=False),
+        sa.Column("agreement", sa.String(length=32), nullable=False),
+        sa.Column("code", sa.String(length=32), nullable=False),
+        sa.Column("topic", sa.String(length=32), nullable=False),
+        sa.Column("title", sa.String(length=255), nullable=False),
+        sa.Column("owner", sa.String(length=32), nullable=False),
+        sa.Column("due_on", sa.Date(), nullable=False),
+        sa.Column("created_by", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_action_plan_item")),
+        sa.UniqueConstraint("agreement", "code", name=op.f("uq_action_plan_item_agreement_code")),
+    )
+    op.create_table(
+        "action_plan_event",
+        sa.Column("id", Id, nullable=False),
+        sa.Column("item_id", Id, nullable=False),
+        sa.Column("on", sa.Date(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("recorded_by", sa.String(length=64), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["item_id"],
+            ["action_plan_item.id"],
+            name=op.f("fk_action_plan_event_item_id_action_plan_item"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_action_plan_event")),
+    )
+    op.create_index("ix_action_plan_event_item_on", "action_plan_event", ["item_id", "on"])
+    op.create_table(
+        "action_plan_presentation",
+        sa.Column("id", Id, nullable=False),
+        sa.Column("agreement", sa.String(length=32), nullable=False),
+        sa.Column("presented_on", sa.Date(), nullable=False),
+        sa.Column("presented_to", sa.String(length=255), nullable=False),
+        sa.Column("recorded_by", sa.String(length=64), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_action_plan_presentation")),
+        sa.UniqueConstraint("agreement", name=op.f("uq_action_plan_presentation_agreement")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("action_plan_presentation")
+    op.drop_index("ix_action_plan_event_item_on", table_name="action_plan_event")
+    op.drop_table("action_plan_event")
+    op.drop_table("action_plan_item")
+    with op.batch_alter_table("establishment") as batch:
+        batch.drop_column("naf_code")
