@@ -5,6 +5,7 @@ Each contributor has exactly one account: the single debt of the ISU agreement i
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -46,6 +47,7 @@ class Establishment:
     siret: str
     territory: str
     name: str = ""
+    naf_code: str | None = None  # NAF rév. 2 activity code, e.g. "4711D"
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,22 @@ class ContributorDraft:
     siren: str | None = None
     public_sector: bool = False
     establishments: tuple[Establishment, ...] = field(default_factory=tuple)
+
+
+_NAF = re.compile(r"[0-9]{2}\.?[0-9]{2}[A-Z]")
+
+
+def _naf(value: str | None, field: str, problems: list[Problem]) -> str | None:
+    """The activity code in its compact form ("47.11D" → "4711D"), or None when not given."""
+    if value is None or not str(value).strip():
+        return None
+    text = str(value).strip().upper()
+    if not _NAF.fullmatch(text):
+        problems.append(
+            Problem(field, f"code NAF invalide : {value!r} (attendu : 4 chiffres et une lettre)")
+        )
+        return None
+    return text.replace(".", "")
 
 
 def validate_contributor(draft: ContributorDraft) -> ContributorDraft:
@@ -142,6 +160,7 @@ def validate_contributor(draft: ContributorDraft) -> ContributorDraft:
             est_territory = attempt(
                 validate_territory, est.territory, f"establishments[{i}].territory"
             )
+            naf = _naf(est.naf_code, f"establishments[{i}].naf_code", problems)
             if siret and siret in seen:
                 problems.append(
                     Problem(f"establishments[{i}].siret", f"SIRET {siret} en double", "duplicate")
@@ -149,7 +168,7 @@ def validate_contributor(draft: ContributorDraft) -> ContributorDraft:
             if siret:
                 seen.add(siret)
             if siret and est_territory:
-                establishments.append(Establishment(siret, est_territory, est.name))
+                establishments.append(Establishment(siret, est_territory, est.name, naf))
     if draft.activity_start and draft.activity_end and draft.activity_end < draft.activity_start:
         problems.append(Problem("activity_end", "la fin d'activité précède son début", "bad_dates"))
     if problems:

@@ -45,6 +45,7 @@ from recouvrement.domain.demo_region_data import (
     STREETS,
     TRADES,
     Commune,
+    naf_of,
 )
 from recouvrement.domain.errors import DomainError, Problem
 from recouvrement.domain.identifiers import MAYOTTE
@@ -339,10 +340,13 @@ class _Generator:
             else self._company_name(MAYOTTE_TRADES, head.name, mayotte=True)
         )
         count = self.rng.choices((1, 2, 3), (70, 22, 8))[0]
-        establishments = [Establishment(make_siret(siren, 1), MAYOTTE, f"Siège — {head.name}")]
+        naf = naf_of(name)
+        establishments = [Establishment(make_siret(siren, 1), MAYOTTE, f"Siège — {head.name}", naf)]
         for i, commune in enumerate(self.rng.sample(MAYOTTE_COMMUNES, count - 1), start=2):
             establishments.append(
-                Establishment(make_siret(siren, i), MAYOTTE, f"Établissement de {commune.name}")
+                Establishment(
+                    make_siret(siren, i), MAYOTTE, f"Établissement de {commune.name}", naf
+                )
             )
         draft = ContributorDraft(
             kind=ContributorKind.EMPLOYER,
@@ -361,17 +365,21 @@ class _Generator:
         siren = self._siren()
         department, head = self._region_place()
         count = self.rng.choices((1, 2, 3), (60, 28, 12))[0]
-        establishments = [Establishment(make_siret(siren, 1), department, f"Siège — {head.name}")]
-        for i in range(2, count + 1):
-            other_department, commune = self._region_place()
+        places = [self._region_place() for _ in range(2, count + 1)]
+        name = self._company_name(TRADES, head.name, mayotte=False)
+        naf = naf_of(name)
+        establishments = [
+            Establishment(make_siret(siren, 1), department, f"Siège — {head.name}", naf)
+        ]
+        for i, (other_department, commune) in enumerate(places, start=2):
             establishments.append(
                 Establishment(
-                    make_siret(siren, i), other_department, f"Établissement de {commune.name}"
+                    make_siret(siren, i), other_department, f"Établissement de {commune.name}", naf
                 )
             )
         draft = ContributorDraft(
             kind=ContributorKind.EMPLOYER,
-            name=self._company_name(TRADES, head.name, mayotte=False),
+            name=name,
             territory=department,
             organisation_code=URSSAF,
             address=self._address(head),

@@ -321,6 +321,44 @@ TRADES = (
 
 MAYOTTE_TRADES = (*TRADES, "Pêcherie", "Distillerie d'ylang-ylang", "Location de barges")
 
+# Activity code (NAF rév. 2, INSEE) of each trade and public-sector company: the employment
+# statistics are by department × activity code.
+NAF_CODES = {
+    "Boulangerie": "1071C",
+    "Transports": "4941A",
+    "Bâtiment": "4120A",
+    "Garage": "4520A",
+    "Hôtel": "5510Z",
+    "Restaurant": "5610A",
+    "Pharmacie": "4773Z",
+    "Électricité": "4321A",
+    "Menuiserie": "4332A",
+    "Import-export": "4690Z",
+    "Sécurité": "8010Z",
+    "Nettoyage": "8121Z",
+    "Supermarché": "4711D",
+    "Plomberie": "4322A",
+    "Imprimerie": "1812Z",
+    "Agence de voyages": "7911Z",
+    "Pêcherie": "0311Z",
+    "Distillerie d'ylang-ylang": "2053Z",
+    "Location de barges": "5010Z",
+    "Électricité de Mayotte": "3511Z",
+    "Société immobilière de Mayotte": "6820A",
+    "Régie du port de Longoni": "5222Z",
+    "Office du tourisme de Mayotte": "7990Z",
+    "Société d'aménagement de Mayotte": "4299Z",
+    "Régie des eaux de Mayotte": "3600Z",
+}
+
+
+def naf_of(company: str) -> str:
+    """The code of the longest trade the company name starts with ("Électricité de Mayotte"
+    before "Électricité")."""
+    trade = max((t for t in NAF_CODES if company.startswith(t)), key=len)
+    return NAF_CODES[trade]
+
+
 LEGAL_FORMS = ("SARL", "SAS", "EURL", "SA", "SASU")
 
 # Public-sector companies that may opt into unemployment insurance (amendment art. 2.1).

@@ -68,7 +68,13 @@ def insert_contributor(conn: Connection, draft: ContributorDraft, opened_on: dat
         conn.execute(
             insert(establishment),
             [
-                {"contributor_id": cid, "siret": e.siret, "territory": e.territory, "name": e.name}
+                {
+                    "contributor_id": cid,
+                    "siret": e.siret,
+                    "territory": e.territory,
+                    "name": e.name,
+                    "naf_code": e.naf_code,
+                }
                 for e in draft.establishments
             ],
         )
@@ -175,7 +181,12 @@ def get_contributor(engine: Engine, actor: Actor, contributor_id: int) -> dict:
         if row["kind"] == ContributorKind.EMPLOYER.value:
             ests = (
                 conn.execute(
-                    select(establishment.c.siret, establishment.c.territory, establishment.c.name)
+                    select(
+                        establishment.c.siret,
+                        establishment.c.territory,
+                        establishment.c.name,
+                        establishment.c.naf_code,
+                    )
                     .where(establishment.c.contributor_id == contributor_id)
                     .order_by(establishment.c.siret)
                 )

@@ -189,7 +189,13 @@ def _store(
         conn,
         establishment,
         [
-            {"contributor_id": i, "siret": e.siret, "territory": e.territory, "name": e.name}
+            {
+                "contributor_id": i,
+                "siret": e.siret,
+                "territory": e.territory,
+                "name": e.name,
+                "naf_code": e.naf_code,
+            }
             for c, i in stored
             for e in c.draft.establishments
         ],
