@@ -40,6 +40,9 @@ class Permission(StrEnum):
     REFUNDS_REQUEST = "refunds.request"
     REFUNDS_CHECK = "refunds.check"
     REFUNDS_APPROVE = "refunds.approve"
+    RECEIPTS_IMPORT = "receipts.import"
+    RECEIPTS_READ = "receipts.read"
+    RECEIPTS_MATCH = "receipts.match"
 
 
 _AGENT_BASE = {Permission.CONTRIBUTORS_READ, Permission.LEDGER_READ, Permission.CALLS_READ}
@@ -48,28 +51,34 @@ _EXEMPTIONS = {Permission.EXEMPTIONS_ENTER, Permission.EXEMPTIONS_CHECK}
 # Refunds (ISU agreement art. 4): the joint organisation's agents request and check them, the
 # accounting officer approves and disburses (services/refunds.py); a contributor requests their own.
 _REFUNDS = {Permission.REFUNDS_REQUEST, Permission.REFUNDS_CHECK}
+# Bank receipts (services/receipts.py): imported, read and matched by the collector's agents and
+# accounting officer, never by a contributor.
+_RECEIPTS = {Permission.RECEIPTS_IMPORT, Permission.RECEIPTS_READ, Permission.RECEIPTS_MATCH}
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.AGENT: frozenset(
         _AGENT_BASE
         | _EXEMPTIONS
         | _REFUNDS
+        | _RECEIPTS
         | {Permission.CONTRIBUTORS_WRITE, Permission.REGISTRATION_IMPORT}
     ),
     Role.JOINT_UNIT_AGENT: frozenset(
         _AGENT_BASE
         | _EXEMPTIONS
         | _REFUNDS
+        | _RECEIPTS
         | {Permission.CONTRIBUTORS_WRITE, Permission.REGISTRATION_IMPORT}
     ),
     Role.MANAGER: frozenset(
         _AGENT_BASE
         | _EXEMPTIONS
         | _REFUNDS
+        | _RECEIPTS
         | {Permission.CONTRIBUTORS_WRITE, Permission.REGISTRATION_IMPORT}
     ),
     Role.DIRECTOR: frozenset(_AGENT_BASE),
     Role.ACCOUNTING_OFFICER: frozenset(
-        _AGENT_BASE | {Permission.LEDGER_POST, Permission.REFUNDS_APPROVE}
+        _AGENT_BASE | _RECEIPTS | {Permission.LEDGER_POST, Permission.REFUNDS_APPROVE}
     ),
     Role.AUDITOR: frozenset(_AGENT_BASE),
     Role.APPEALS_BOARD_MEMBER: frozenset(_AGENT_BASE),
