@@ -258,3 +258,40 @@ def test_a_self_employed_person_uses_the_self_employed_order(world):
     with world.engine.connect() as conn:
         postings = allocation.allocation_postings(conn, cid, 1_000, on=date(2024, 3, 1))
     assert [(p.item, p.amount) for p in postings] == [("crds", -1_000)]
+
+
+def test_only_the_part_of_the_credit_already_used_is_reopened(employer):
+    e, cid = employer.engine, employer.cid
+    receive(e, cid, "receipt:1", 205_000, date(2024, 3, 14))  # all paid
+    receive(e, cid, "receipt:2", 60_000, date(2024, 3, 20))  # all credit
+    add_call(e, cid, MAR)
+    owe(e, cid, MAR, 40_000)
+    allocation.apply_credits_step(e, DUE[MAR])  # 40 000 used, 20 000 left
+    ledger.reverse_entry(e, SYSTEM, "receipt:2", "reject:2", date(2024, 4, 20))
+    with UnitOfWork(e) as uow:
+        allocation.reallocate(uow.conn, SYSTEM, cid, date(2024, 4, 20))
+        uow.commit()
+    assert balances(e, cid) == {("unedic", "unemployment_employer", MAR): 40_000}
+    assert check_ledger(e).ok
+
+
+def test_money_owed_back_that_no_allocation_explains_stays_a_debt_paid_last(employer):
+    e, cid = employer.engine, employer.cid
+    receive(e, cid, "receipt:1", 215_000, date(2024, 3, 14))  # 10 000 of credit
+    refund = Entry(
+        "refund:1",
+        date(2024, 3, 20),
+        "refund",
+        (
+            Posting("receivable", cid, "", CREDIT_ITEM, "", 10_000),
+            Posting("refund_payable", cid, "", "", "", -10_000),
+        ),
+    )
+    ledger.post_entry(e, SYSTEM, refund)
+    ledger.reverse_entry(e, SYSTEM, "receipt:1", "reject:1", date(2024, 3, 25))
+    with UnitOfWork(e) as uow:
+        assert allocation.reallocate(uow.conn, SYSTEM, cid, date(2024, 3, 25)) == []
+        debts = allocation.open_debts(uow.conn, cid)
+    assert debts[-1] == Debt("", CREDIT_ITEM, "", date(2024, 3, 20), 10_000)
+    receive(e, cid, "receipt:2", 210_000, date(2024, 3, 26))
+    assert balances(e, cid) == {("", CREDIT_ITEM, ""): 5_000}

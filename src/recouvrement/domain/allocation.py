@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import NamedTuple
 
 from recouvrement.domain.errors import DomainError, Problem
@@ -129,11 +130,20 @@ def _cents_problem(value: object, field: str, *, positive: bool) -> Problem | No
     return None
 
 
+@lru_cache(maxsize=4096)
 def _period_key(text: str) -> tuple:
     if not text:
         return (date.max, date.max)
     p = Period.parse(text)
     return (p.start, p.end)
+
+
+@lru_cache(maxsize=64)
+def _ranks(order: AllocationOrder) -> tuple[dict[str, int], dict[str, int]]:
+    return (
+        {kind: i for i, kind in enumerate(order.kinds)},
+        {item: i for i, item in enumerate(order.items)},
+    )
 
 
 def sort_key(
@@ -143,8 +153,7 @@ def sort_key(
     on: date | None,
 ) -> tuple:
     """The rank of a debt in the order; the final fund · item · period makes it total."""
-    item_rank = {item: i for i, item in enumerate(order.items)}
-    kind_rank = {kind: i for i, kind in enumerate(order.kinds)}
+    kind_rank, item_rank = _ranks(order)
     key: list = []
     for criterion in order.criteria:
         if criterion == "designated":

@@ -212,17 +212,26 @@ def _candidates(conn: Connection, day: date) -> list[int]:
     )
 
 
-def _credit_entry(conn: Connection, contributor_id: int, day: date) -> Entry | None:
-    """The entry moving the contributor's credit onto the debts due on `day`, or None."""
-    credit = conn.scalar(
-        select(account_balance.c.balance).where(
+def _credit_balance(conn: Connection, contributor_id: int) -> int:
+    """The credit key's balance, its cache row locked (PostgreSQL) until the caller commits, so a
+    refund or another allocation cannot use the same credit at the same time."""
+    balance = conn.scalar(
+        select(account_balance.c.balance)
+        .where(
             account_balance.c.contributor_id == contributor_id,
             account_balance.c.ledger_account == RECEIVABLE,
             account_balance.c.fund == "",
             account_balance.c.item == CREDIT_ITEM,
             account_balance.c.period == "",
         )
+        .with_for_update()
     )
+    return int(balance or 0)
+
+
+def _credit_entry(conn: Connection, contributor_id: int, day: date) -> Entry | None:
+    """The entry moving the contributor's credit onto the debts due on `day`, or None."""
+    credit = _credit_balance(conn, contributor_id)
     if not credit or credit >= 0:
         return None
     due = [
@@ -309,15 +318,7 @@ def reallocate(conn: Connection, actor: Actor, contributor_id: int, on: date) ->
     """
     require(actor, Permission.LEDGER_POST)
     check_contributors(conn, actor, [contributor_id])
-    owed = conn.scalar(
-        select(account_balance.c.balance).where(
-            account_balance.c.contributor_id == contributor_id,
-            account_balance.c.ledger_account == RECEIVABLE,
-            account_balance.c.fund == "",
-            account_balance.c.item == CREDIT_ITEM,
-            account_balance.c.period == "",
-        )
-    )
+    owed = _credit_balance(conn, contributor_id)
     if not owed or owed <= 0:
         return []
     lines = _credit_allocations(conn, contributor_id)
@@ -334,9 +335,9 @@ def reallocate(conn: Connection, actor: Actor, contributor_id: int, on: date) ->
     moved = owed - left
     postings = (Posting(*credit_key(contributor_id), -moved), *reopened)
     prefix = f"credit-reopening:{contributor_id}:{on.isoformat()}:"
-    n = conn.scalar(select(func.count()).where(journal_entry.c.idempotency_key.like(prefix + "%")))
+    n = sum(1 for key in _allocation_keys(conn, contributor_id) if key.startswith(prefix))
     entry = Entry(
-        f"{prefix}{int(n or 0) + 1}",
+        f"{prefix}{n + 1}",
         on,
         Cause.ALLOCATION.value,
         postings,
@@ -354,15 +355,12 @@ def reallocate(conn: Connection, actor: Actor, contributor_id: int, on: date) ->
     return list(postings)
 
 
-def _credit_allocations(conn: Connection, contributor_id: int) -> list[tuple[str, str, str, int]]:
-    """The receivable lines credit allocations paid, net of reopenings, latest first.
+def _allocation_rows(conn: Connection, contributor_id: int):
+    """The contributor's receivable postings of allocation entries, latest first, last line first.
 
-    Reads the contributor's `credit-allocation:` entries (latest first, last line first) and
-    deducts what `credit-reopening:` entries already moved back, per key.
+    Read through the contributor's postings (indexed by contributor), not by key pattern.
     """
-    pattern_alloc = f"credit-allocation:{contributor_id}:%"
-    pattern_reopen = f"credit-reopening:{contributor_id}:%"
-    rows = conn.execute(
+    return conn.execute(
         select(
             journal_entry.c.idempotency_key,
             posting_t.c.fund,
@@ -370,20 +368,36 @@ def _credit_allocations(conn: Connection, contributor_id: int) -> list[tuple[str
             posting_t.c.period,
             posting_t.c.amount,
         )
-        .join(posting_t, posting_t.c.entry_id == journal_entry.c.id)
+        .join(journal_entry, journal_entry.c.id == posting_t.c.entry_id)
         .where(
-            or_(
-                journal_entry.c.idempotency_key.like(pattern_alloc),
-                journal_entry.c.idempotency_key.like(pattern_reopen),
-            ),
             posting_t.c.contributor_id == contributor_id,
             posting_t.c.ledger_account == RECEIVABLE,
-            posting_t.c.item != CREDIT_ITEM,
+            journal_entry.c.cause == Cause.ALLOCATION.value,
         )
         .order_by(
-            journal_entry.c.value_date.desc(), journal_entry.c.id.desc(), posting_t.c.line_no.desc()
+            journal_entry.c.value_date.desc(),
+            journal_entry.c.id.desc(),
+            posting_t.c.line_no.desc(),
         )
     ).all()
+
+
+def _allocation_keys(conn: Connection, contributor_id: int) -> set[str]:
+    return {r.idempotency_key for r in _allocation_rows(conn, contributor_id)}
+
+
+def _credit_allocations(conn: Connection, contributor_id: int) -> list[tuple[str, str, str, int]]:
+    """The receivable lines credit allocations paid, net of reopenings, latest first.
+
+    Reads the contributor's `credit-allocation:` entries (latest first, last line first) and
+    deducts what `credit-reopening:` entries already moved back, per key.
+    """
+    rows = [
+        r
+        for r in _allocation_rows(conn, contributor_id)
+        if r.item != CREDIT_ITEM
+        and r.idempotency_key.startswith(("credit-allocation:", "credit-reopening:"))
+    ]
     already_back: dict[tuple[str, str, str], int] = {}
     for r in rows:
         if r.idempotency_key.startswith("credit-reopening:"):
