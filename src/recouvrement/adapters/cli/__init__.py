@@ -36,6 +36,7 @@ def _register() -> None:
         ("agents", "agents"),
         ("cases", "cases"),
         ("action_plan", "action-plan"),
+        ("statistics", "statistics"),
     ):
         module = _optional(module_name)
         if module is not None:
