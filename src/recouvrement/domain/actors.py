@@ -43,6 +43,7 @@ class Permission(StrEnum):
     RECEIPTS_IMPORT = "receipts.import"
     RECEIPTS_READ = "receipts.read"
     RECEIPTS_MATCH = "receipts.match"
+    SURCHARGES_APPLY = "surcharges.apply"
 
 
 _AGENT_BASE = {Permission.CONTRIBUTORS_READ, Permission.LEDGER_READ, Permission.CALLS_READ}
@@ -54,12 +55,15 @@ _REFUNDS = {Permission.REFUNDS_REQUEST, Permission.REFUNDS_CHECK}
 # Bank receipts (services/receipts.py): imported, read and matched by the collector's agents and
 # accounting officer, never by a contributor.
 _RECEIPTS = {Permission.RECEIPTS_IMPORT, Permission.RECEIPTS_READ, Permission.RECEIPTS_MATCH}
+# Surcharges decided outside the daily cycle (self-employed under-estimate, services/surcharges.py).
+_SURCHARGES = {Permission.SURCHARGES_APPLY}
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.AGENT: frozenset(
         _AGENT_BASE
         | _EXEMPTIONS
         | _REFUNDS
         | _RECEIPTS
+        | _SURCHARGES
         | {Permission.CONTRIBUTORS_WRITE, Permission.REGISTRATION_IMPORT}
     ),
     Role.JOINT_UNIT_AGENT: frozenset(
@@ -67,6 +71,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         | _EXEMPTIONS
         | _REFUNDS
         | _RECEIPTS
+        | _SURCHARGES
         | {Permission.CONTRIBUTORS_WRITE, Permission.REGISTRATION_IMPORT}
     ),
     Role.MANAGER: frozenset(
@@ -74,6 +79,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         | _EXEMPTIONS
         | _REFUNDS
         | _RECEIPTS
+        | _SURCHARGES
         | {Permission.CONTRIBUTORS_WRITE, Permission.REGISTRATION_IMPORT}
     ),
     Role.DIRECTOR: frozenset(_AGENT_BASE),
