@@ -37,6 +37,7 @@ class CaseType(StrEnum):
     ANOMALY = "anomaly"
     NATIONAL_REFERRAL = "national_referral"
     REFUND = "refund"
+    UNMATCHED_RECEIPT = "unmatched_receipt"
 
 
 class Priority(StrEnum):
@@ -156,6 +157,19 @@ _ROWS: list[tuple] = [
     (_T.REFUND, "requested", "ask_contributor", Rule(WAITING, W, pauses=True)),
     (_T.REFUND, WAITING, "contributor_replied", Rule("requested", W, resumes=True)),
     (_T.REFUND, "requested", "reject", Rule("rejected", W, closes=True, needs=("reason",))),
+    # Encaissement non affecté (file d'attente) : a receipt in suspense. Matching it to an account
+    # posts to the ledger, so it goes through services/receipts.py only (state "matched"); the
+    # case also closes when the bank returns the receipt (a direct-debit reject).
+    (_T.UNMATCHED_RECEIPT, "received", "start", Rule("in_progress", W)),
+    *(
+        (
+            _T.UNMATCHED_RECEIPT,
+            state,
+            "close_returned",
+            Rule("returned", W, closes=True, needs=("return_receipt_id",)),
+        )
+        for state in ("received", "in_progress")
+    ),
 ]
 
 TRANSITIONS: dict[tuple[CaseType, str, str], Rule] = {(t, s, a): r for t, s, a, r in _ROWS}
@@ -168,6 +182,7 @@ INITIAL_STATE = {
     CaseType.ANOMALY: "new",
     CaseType.NATIONAL_REFERRAL: "draft",
     CaseType.REFUND: "requested",
+    CaseType.UNMATCHED_RECEIPT: "received",
 }
 
 # The agreement activity (ISU agreement art. 4 and 7) each case type belongs to.
@@ -179,6 +194,7 @@ ACTIVITY = {
     CaseType.ANOMALY: "anomaly_lists",
     CaseType.NATIONAL_REFERRAL: "national_referral",
     CaseType.REFUND: "credits_refunds",  # then refund_disbursement once checked
+    CaseType.UNMATCHED_RECEIPT: "credits_refunds",
 }
 
 # Fields a case must be opened with.
@@ -190,6 +206,7 @@ OPENING_FIELDS = {
     CaseType.ANOMALY: ("list", "anomaly"),
     CaseType.NATIONAL_REFERRAL: ("subject",),
     CaseType.REFUND: ("amount", "iban"),
+    CaseType.UNMATCHED_RECEIPT: ("receipt_id", "reason"),
 }
 
 ASSIGNABLE_ROLES = frozenset({Role.AGENT, Role.JOINT_UNIT_AGENT})
