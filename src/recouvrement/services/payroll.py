@@ -32,7 +32,7 @@ from recouvrement.domain.identifiers import validate_nir, validate_siret
 from recouvrement.domain.ledger import Cause, Entry, LedgerAccount, Posting
 from recouvrement.domain.money import format_euros
 from recouvrement.rules.parameters import ParameterError, load_parameters
-from recouvrement.services import audit
+from recouvrement.services import audit, calls
 from recouvrement.services.ledger import post_entries
 from recouvrement.services.unit_of_work import UnitOfWork
 
@@ -228,6 +228,8 @@ def declare(
         )
         if entry is not None:
             post_entries(conn, system_actor(f"déclaration:{actor.login}"), [entry])
+        # The call of the employer's month, created or corrected with the declaration (R243-6).
+        calls.record_employer_call(conn, est.contributor_id, period_text, sum(diff.values()), today)
         audit.record(
             conn,
             actor,
