@@ -26,6 +26,9 @@ def _register() -> None:
     assessment = _optional("assessment")
     if assessment is not None:
         assessment.register(app)  # top-level commands: assess, explain
+    daily_cycle = _optional("daily_cycle")
+    if daily_cycle is not None:
+        daily_cycle.register(app)  # top-level commands: run-day, run-until
     for module_name, group in (
         ("ledger", "ledger"),
         ("registration", "registration"),

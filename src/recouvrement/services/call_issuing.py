@@ -1,0 +1,376 @@
+"""Daily-cycle steps on calls: issue the calls whose issue date has come, and detect payment
+incidents at the due date.
+
+A call becomes `issued` on the first cycle day on or after its issue date, with its notice
+produced once (a `document` row, unique per kind and reference). The day after its due date
+(exigibilité, CSS art. R243-6 for employers, D613-3 for the self-employed), a call whose principal
+is still owed becomes `overdue` and leaves one `payment_incident` row: the fact from which the
+late-payment surcharges run (CSS art. R243-18) and the amicable collection starts. A call whose
+principal is fully paid becomes `paid`; an overdue call becomes `paid` once settled.
+
+Both steps are set-based and commit in batches of calls (by id range); each batch only moves calls
+still in the state it expects, so a re-run after a crash picks up where the last commit stopped.
+They post nothing to the ledger.
+
+Notices: rendered by the documents module (`render_pdf("call_notice", context)`), written under
+the documents directory (`RECOUVREMENT_DOCUMENTS_DIR`, default `var/documents`) as
+`call_notice/<period>/<reference>.pdf`, atomically, before the batch that records them commits: a
+crash leaves at worst a file that the re-run overwrites. `RECOUVREMENT_CALL_NOTICES=none` issues
+calls without producing notices (mass benchmarks; calls delivered by another channel).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import (
+    Connection,
+    Date,
+    Engine,
+    and_,
+    case,
+    func,
+    literal,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from recouvrement.adapters.db.call_tables import call
+from recouvrement.adapters.db.cycle_tables import document, payment_incident
+from recouvrement.adapters.db.tables import (
+    account_balance,
+    contributor,
+    journal_entry,
+    journal_posting,
+    organisation,
+)
+from recouvrement.domain.actors import system_actor
+from recouvrement.domain.allocation import CREDIT_ITEM, PENALTY_PREFIX, SURCHARGE_ITEMS
+from recouvrement.domain.payment_reference import account_reference
+from recouvrement.services import audit
+from recouvrement.services.daily_cycle_report import Progress, StepReport
+from recouvrement.services.unit_of_work import UnitOfWork
+
+ISSUE_BATCH = 2_000  # notices rendered per commit
+STATUS_BATCH = 20_000  # calls moved per commit
+INCIDENT_UNPAID = "unpaid_at_due_date"
+NOTICE = "call_notice"
+ACTOR = system_actor("cycle quotidien")
+
+
+def documents_dir() -> Path:
+    return Path(os.environ.get("RECOUVREMENT_DOCUMENTS_DIR", "").strip() or "var/documents")
+
+
+def notices_enabled() -> bool:
+    return os.environ.get("RECOUVREMENT_CALL_NOTICES", "pdf").strip().lower() != "none"
+
+
+def _insert(conn: Connection, table):
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+def _id_ranges(conn: Connection, where, size: int) -> list[tuple[int, int]]:
+    """Consecutive id ranges of at most `size` calls matching `where`, in id order."""
+    ids = conn.execute(select(call.c.id).where(where).order_by(call.c.id)).scalars().all()
+    return [(ids[i], ids[min(i + size, len(ids)) - 1]) for i in range(0, len(ids), size)]
+
+
+def _principal(b=account_balance):
+    """Receivable balances of contribution items: not a surcharge, a penalty or the credit key."""
+    return and_(
+        b.c.ledger_account == "receivable",
+        b.c.item.not_in(sorted(SURCHARGE_ITEMS)),
+        b.c.item.not_like(PENALTY_PREFIX.replace("_", "\\_") + "%", escape="\\"),
+        b.c.item != CREDIT_ITEM,
+    )
+
+
+def _of_call(b=account_balance):
+    return and_(b.c.contributor_id == call.c.contributor_id, b.c.period == call.c.period)
+
+
+# --- issuing -------------------------------------------------------------------------------
+
+
+def issue_calls_step(engine: Engine, day: date, progress: Progress | None = None) -> StepReport:
+    """Scheduled calls whose issue date has come → `issued` on `day`, each with its notice."""
+    report = StepReport("issue_calls")
+    due = and_(call.c.status == "scheduled", call.c.issue_date <= day)
+    render = _renderer() if notices_enabled() else None
+    with engine.connect() as conn:
+        ranges = _id_ranges(conn, due, ISSUE_BATCH if render else STATUS_BATCH)
+    for i, (lo, hi) in enumerate(ranges, 1):
+        with UnitOfWork(engine) as uow:
+            rows = uow.conn.execute(
+                select(
+                    call,
+                    contributor.c.name,
+                    contributor.c.address,
+                    contributor.c.kind.label("contributor_kind"),
+                    contributor.c.siren,
+                    contributor.c.nir,
+                    organisation.c.code.label("organisation_code"),
+                    organisation.c.name.label("organisation_name"),
+                )
+                .join(contributor, contributor.c.id == call.c.contributor_id)
+                .join(organisation, organisation.c.id == contributor.c.organisation_id)
+                .where(due, call.c.id.between(lo, hi))
+                .order_by(call.c.id)
+            ).all()
+            notices = 0
+            if render is not None and rows:
+                notices = _produce_notices(uow.conn, rows, day, render)
+            issued = uow.conn.execute(
+                update(call)
+                .where(due, call.c.id.between(lo, hi))
+                .values(status="issued", issued_on=day)
+            ).rowcount
+            amount = sum(r.amount for r in rows)
+            audit.record(
+                uow.conn,
+                ACTOR,
+                "call.issue",
+                "cycle_day",
+                day.isoformat(),
+                {"calls": issued, "notices": notices, "amount": amount, "ids": [lo, hi]},
+            )
+            uow.commit()
+        report.add("calls_issued", issued, amount)
+        report.add("call_notices", notices)
+        if progress is not None:
+            progress(i, len(ranges))
+    return report
+
+
+def _renderer():
+    """The documents module's batch renderer (imported only when notices are produced)."""
+    from recouvrement.adapters.documents.pdf import render_many
+
+    return render_many
+
+
+def notice_context(row, lines: Sequence[dict], outstanding: int) -> dict:
+    """The context of the `call_notice` template (keys listed at the template's top)."""
+    employer = row.contributor_kind == "employer"
+    return {
+        "document_date": row.issue_date.isoformat(),
+        "organisation": {"code": row.organisation_code, "name": row.organisation_name},
+        "contributor": {
+            "id": row.contributor_id,
+            "name": row.name,
+            "address_lines": [x.strip() for x in (row.address or "").splitlines() if x.strip()],
+            "identifier_label": "SIREN" if employer else "N° de sécurité sociale",
+            "identifier": (row.siren if employer else row.nir) or "",
+        },
+        "call": {
+            "id": row.id,
+            "period": row.period,
+            "kind": row.kind,
+            "reference": row.reference,
+            "issue_date": row.issue_date.isoformat(),
+            "due_date": row.due_date.isoformat(),
+            "amount": row.amount,
+            "status": "issued",
+        },
+        "lines": list(lines),
+        "total": sum(line["amount"] for line in lines),
+        "outstanding": outstanding,
+        "payment_reference": account_reference(row.contributor_id),
+    }
+
+
+CALLED_CAUSES = ("declaration", "assessment", "call")
+"""Causes of the entries that make up what a call calls; payments and allocations are not."""
+
+
+def _notice_figures(conn: Connection, rows) -> dict[int, tuple[list[dict], int]]:
+    """For each call: the principal called by fund and item, and what remains unpaid, both as of
+    the notice's date (its issue date), so that a notice produced late says what it would have
+    said on time."""
+    p, e = journal_posting, journal_entry
+    by_key = {(r.contributor_id, r.period): r for r in rows}
+    sums: dict[int, dict[tuple[str, str], list[int]]] = {r.id: {} for r in rows}
+    found = conn.execute(
+        select(
+            p.c.contributor_id,
+            p.c.period,
+            p.c.fund,
+            p.c.item,
+            p.c.value_date,
+            p.c.amount,
+            e.c.cause,
+        )
+        .join(e, e.c.id == p.c.entry_id)
+        .where(_principal(p), p.c.contributor_id.in_(sorted({r.contributor_id for r in rows})))
+    )
+    for f in found:
+        row = by_key.get((f.contributor_id, f.period))
+        if row is None or f.value_date > row.issue_date:
+            continue
+        called_net = sums[row.id].setdefault((f.fund, f.item), [0, 0])
+        called_net[1] += f.amount
+        if f.cause in CALLED_CAUSES:
+            called_net[0] += f.amount
+    out = {}
+    for r in rows:
+        lines = [
+            {"fund": fund, "item": item, "amount": called}
+            for (fund, item), (called, _) in sorted(sums[r.id].items())
+            if called
+        ]
+        outstanding = sum(max(net, 0) for _, net in sums[r.id].values())
+        out[r.id] = (lines, outstanding)
+    return out
+
+
+def _produce_notices(conn: Connection, rows, day: date, render_many) -> int:
+    figures = _notice_figures(conn, rows)
+    contexts = [notice_context(r, *figures[r.id]) for r in rows]
+    root = documents_dir()
+    records = []
+    for row, content in zip(rows, render_many(NOTICE, contexts), strict=True):
+        relative = Path(NOTICE) / row.period / f"{row.reference.replace(' ', '_')}.pdf"
+        _write_atomically(root / relative, content)
+        records.append(
+            {
+                "contributor_id": row.contributor_id,
+                "kind": NOTICE,
+                "reference": row.reference,
+                "created_on": day,
+                "sha256": hashlib.sha256(content).hexdigest(),
+                "size": len(content),
+                "path": relative.as_posix(),
+            }
+        )
+    stmt = _insert(conn, document).on_conflict_do_nothing(index_elements=["kind", "reference"])
+    conn.execute(stmt, records)
+    return len(records)
+
+
+def _write_atomically(path: Path, content: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(content)
+    os.replace(tmp, path)
+
+
+# --- payment incidents ---------------------------------------------------------------------
+
+
+def _unpaid(where, cutoff):
+    """Principal owed on each call's (contributor, period) as of `cutoff`, call by call: the
+    cached balance less the postings dated after the cutoff, each item floored at zero (an item
+    overpaid does not pay another; allocation moves money, not this check). As of a date, so that
+    a range of days run late finds what running each day on time would have found."""
+    b, p = account_balance, journal_posting
+    cached = (
+        select(call.c.id.label("call_id"), b.c.fund, b.c.item, b.c.balance.label("amount"))
+        .join(b, and_(_of_call(b), _principal(b)))
+        .where(where)
+    )
+    later = (
+        select(call.c.id, p.c.fund, p.c.item, -p.c.amount)
+        .join(
+            p,
+            and_(
+                p.c.contributor_id == call.c.contributor_id,
+                p.c.value_date > cutoff,
+                _of_call(p),
+                _principal(p),
+            ),
+        )
+        .where(where)
+    )
+    u = union_all(cached, later).subquery()
+    per_item = (
+        select(u.c.call_id, func.sum(u.c.amount).label("owed"))
+        .group_by(u.c.call_id, u.c.fund, u.c.item)
+        .subquery()
+    )
+    unpaid = func.sum(case((per_item.c.owed > 0, per_item.c.owed), else_=0))
+    return (
+        select(per_item.c.call_id, unpaid.label("unpaid"))
+        .group_by(per_item.c.call_id)
+        .having(unpaid > 0)
+    )
+
+
+def _in_chunks(ids: Sequence[int], size: int = 10_000):
+    for i in range(0, len(ids), size):
+        yield list(ids[i : i + size])
+
+
+def payment_incidents_step(
+    engine: Engine, day: date, progress: Progress | None = None
+) -> StepReport:
+    """Calls past their due date: principal owed at the due date → `overdue` with a payment
+    incident; principal paid as of `day` → `paid`."""
+    report = StepReport("payment_incidents")
+    past_due = and_(call.c.status.in_(("issued", "overdue")), call.c.due_date < day)
+    with engine.connect() as conn:
+        ranges = _id_ranges(conn, past_due, STATUS_BATCH)
+    for i, (lo, hi) in enumerate(ranges, 1):
+        in_range = call.c.id.between(lo, hi)
+        newly_due = and_(call.c.status == "issued", call.c.due_date < day, in_range)
+        with UnitOfWork(engine) as uow:
+            conn = uow.conn
+            late = dict(conn.execute(_unpaid(newly_due, call.c.due_date)).all())
+            incidents = [
+                {
+                    "call_id": r.id,
+                    "contributor_id": r.contributor_id,
+                    "period": r.period,
+                    "kind": INCIDENT_UNPAID,
+                    "detected_on": day,
+                    "unpaid_amount": late[r.id],
+                }
+                for r in conn.execute(
+                    select(call.c.id, call.c.contributor_id, call.c.period).where(newly_due)
+                )
+                if r.id in late
+            ]
+            overdue = 0
+            if incidents:
+                conn.execute(
+                    _insert(conn, payment_incident).on_conflict_do_nothing(
+                        index_elements=["call_id", "kind"]
+                    ),
+                    incidents,
+                )
+                for ids in _in_chunks(sorted(late)):
+                    overdue += conn.execute(
+                        update(call).where(newly_due, call.c.id.in_(ids)).values(status="overdue")
+                    ).rowcount
+            owed = set(
+                conn.execute(_unpaid(and_(past_due, in_range), literal(day, Date))).scalars()
+            )
+            candidates = conn.execute(select(call.c.id).where(past_due, in_range)).scalars()
+            paid = 0
+            for ids in _in_chunks([c for c in candidates if c not in owed]):
+                paid += conn.execute(
+                    update(call).where(past_due, call.c.id.in_(ids)).values(status="paid")
+                ).rowcount
+            unpaid_total = sum(r["unpaid_amount"] for r in incidents)
+            if overdue or paid:
+                audit.record(
+                    conn,
+                    ACTOR,
+                    "call.payment_incidents",
+                    "cycle_day",
+                    day.isoformat(),
+                    {"overdue": overdue, "paid": paid, "unpaid": unpaid_total, "ids": [lo, hi]},
+                )
+            uow.commit()
+        report.add("calls_overdue", overdue, unpaid_total)
+        report.add("calls_paid", paid)
+        if progress is not None:
+            progress(i, len(ranges))
+    return report
