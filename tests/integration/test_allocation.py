@@ -14,6 +14,7 @@ from recouvrement.domain.contributors import Activity, ContributorDraft, Contrib
 from recouvrement.domain.errors import Forbidden
 from recouvrement.domain.ledger import Entry, Posting
 from recouvrement.services import allocation, contributors, ledger
+from recouvrement.services.allocation_batch import ReceiptToAllocate, allocation_postings_many
 from recouvrement.services.ledger_check import check_ledger
 from recouvrement.services.unit_of_work import UnitOfWork
 
@@ -295,3 +296,23 @@ def test_money_owed_back_that_no_allocation_explains_stays_a_debt_paid_last(empl
     assert debts[-1] == Debt("", CREDIT_ITEM, "", date(2024, 3, 20), 10_000)
     receive(e, cid, "receipt:2", 210_000, date(2024, 3, 26))
     assert balances(e, cid) == {("", CREDIT_ITEM, ""): 5_000}
+
+
+def test_many_receipts_at_once_give_what_posting_them_one_by_one_gives(employer):
+    e, cid = employer.engine, employer.cid
+    other = open_account(employer, 2)
+    owe(e, other, JAN, 30_000)  # no call: due on its value date
+    owe(e, other, FEB, 20_000, "ags")
+    plan = [
+        ReceiptToAllocate(cid, 120_000, None, date(2024, 3, 20)),
+        ReceiptToAllocate(other, 10_000, ("2024-02",), date(2024, 3, 20)),
+        ReceiptToAllocate(cid, 90_000, None, date(2024, 3, 21)),  # sees what the first paid
+        ReceiptToAllocate(other, 50_000, None, date(2024, 3, 22)),
+    ]
+    with e.connect() as conn:
+        batch = allocation_postings_many(conn, plan)
+    for n, r in enumerate(plan):
+        entry = receive(e, r.contributor_id, f"receipt:{n}", r.amount, r.on, r.designation)
+        assert list(entry.postings[1:]) == batch[n]
+    assert balances(e, cid) == {("", CREDIT_ITEM, ""): -5_000}
+    assert balances(e, other) == {("", CREDIT_ITEM, ""): -10_000}

@@ -28,6 +28,7 @@ from recouvrement.domain.ledger import Cause, Entry, LedgerAccount, Posting
 from recouvrement.domain.money import format_euros_fr
 from recouvrement.rules.allocation import allocation_order
 from recouvrement.services import audit
+from recouvrement.services.allocation_batch import first_value_dates, open_debts_many
 from recouvrement.services.daily_cycle_report import Progress, StepReport
 from recouvrement.services.ledger import check_contributors, post_entries
 from recouvrement.services.unit_of_work import UnitOfWork
@@ -56,73 +57,39 @@ def open_debts(conn: Connection, contributor_id: int, as_of: date | None = None)
     been used) is a debt too, of kind "credit", paid last.
     """
     if as_of is None:
-        t, amount = account_balance, account_balance.c.balance
-        conds = [t.c.contributor_id == contributor_id, t.c.ledger_account == RECEIVABLE]
-        balances = select(t.c.fund, t.c.item, t.c.period, amount.label("balance")).where(
-            *conds, amount > 0
+        return open_debts_many(conn, [contributor_id])[contributor_id]
+    total = func.sum(posting_t.c.amount)
+    b = (
+        select(posting_t.c.fund, posting_t.c.item, posting_t.c.period, total.label("balance"))
+        .where(
+            posting_t.c.contributor_id == contributor_id,
+            posting_t.c.ledger_account == RECEIVABLE,
+            posting_t.c.value_date <= as_of,
         )
-    else:
-        t = posting_t
-        total = func.sum(t.c.amount)
-        balances = (
-            select(t.c.fund, t.c.item, t.c.period, total.label("balance"))
-            .where(
-                t.c.contributor_id == contributor_id,
-                t.c.ledger_account == RECEIVABLE,
-                t.c.value_date <= as_of,
-            )
-            .group_by(t.c.fund, t.c.item, t.c.period)
-            .having(total > 0)
-        )
-    b = balances.subquery("b")
+        .group_by(posting_t.c.fund, posting_t.c.item, posting_t.c.period)
+        .having(total > 0)
+        .subquery("b")
+    )
     rows = conn.execute(
         select(b.c.fund, b.c.item, b.c.period, b.c.balance, call.c.due_date).outerjoin(
             call, and_(call.c.contributor_id == contributor_id, call.c.period == b.c.period)
         )
     ).all()
-    if not rows:
-        return []
-    missing = {(r.fund, r.item, r.period) for r in rows if r.due_date is None}
-    first_dates = _first_value_dates(conn, contributor_id, missing) if missing else {}
+    first = first_value_dates(
+        conn, {(contributor_id, r.fund, r.item, r.period) for r in rows if r.due_date is None}
+    )
     debts = [
         Debt(
             r.fund,
             r.item,
             r.period,
-            r.due_date or first_dates[(r.fund, r.item, r.period)],
+            r.due_date or first[(contributor_id, r.fund, r.item, r.period)],
             int(r.balance),
         )
         for r in rows
     ]
     debts.sort(key=lambda d: (d.due_date, d.period, d.fund, d.item))
     return debts
-
-
-def _first_value_dates(
-    conn: Connection, contributor_id: int, keys: set[tuple[str, str, str]]
-) -> dict[tuple[str, str, str], date]:
-    """The first value date of each key's debit postings: when a debt without a call arose."""
-    periods = sorted({k[2] for k in keys})
-    out: dict[tuple[str, str, str], date] = {}
-    for r in conn.execute(
-        select(
-            posting_t.c.fund,
-            posting_t.c.item,
-            posting_t.c.period,
-            func.min(posting_t.c.value_date).label("first"),
-        )
-        .where(
-            posting_t.c.contributor_id == contributor_id,
-            posting_t.c.ledger_account == RECEIVABLE,
-            posting_t.c.period.in_(periods),
-            posting_t.c.amount > 0,
-        )
-        .group_by(posting_t.c.fund, posting_t.c.item, posting_t.c.period)
-    ):
-        out[(r.fund, r.item, r.period)] = r.first
-    for k in keys:  # a balance made only of credits cannot be positive; kept safe all the same
-        out.setdefault(k, date.min)
-    return out
 
 
 def allocation_of(
