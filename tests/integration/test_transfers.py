@@ -123,9 +123,6 @@ def test_only_an_actor_who_may_post_to_the_ledger_records_transfers(world):
 
 
 def test_later_advances_equal_the_receipts_given_and_a_different_amount_is_refused(world, officer):
-    with pytest.raises(DomainError) as err:
-        transfers.plan_advance(world.engine, officer, 2014)
-    assert err.value.problems[0].field == "previous_year_receipts"
     advance = transfers.plan_advance(world.engine, officer, 2014, 2_000_000_00)
     assert advance["due_on"] == date(2014, 6, 30)
     assert advance["announce_before"] == datetime(2014, 6, 27, 16, 30, tzinfo=PARIS)

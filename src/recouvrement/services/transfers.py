@@ -32,6 +32,7 @@ from recouvrement.domain.transfers import (
     regularise,
 )
 from recouvrement.services import audit
+from recouvrement.services.fund_accounts import fund_receipts
 from recouvrement.services.unit_of_work import UnitOfWork
 
 MAYOTTE = "unedic-mayotte"
@@ -304,8 +305,8 @@ def plan_advance(
     """The annual advance of year N (art. 5.1), recorded as a planned transfer.
 
     For the first year the amount is the fund's notified figure and nothing else (art. 5.3): without
-    the notification, the advance cannot be computed. For later years the N-1 receipts are passed in
-    by the caller, who reads them from the fund accounts.
+    the notification, the advance cannot be computed. For later years the N-1 receipts are read from
+    the fund accounts of the journal, unless the caller gives the figure.
     """
     require(actor, Permission.LEDGER_POST)
     action, object_id = "transfer.advance.plan", f"{agreement}/{year}/advance"
@@ -330,14 +331,10 @@ def plan_advance(
                     "notification_missing",
                 )
             amount, basis = notice["amount"], f"notification du {notice['notified_on'].isoformat()}"
+        elif previous_year_receipts is None:
+            amount = ledger_receipts(engine, agreement, year - 1)
+            basis = f"encaissements {year - 1} lus au grand livre"
         else:
-            if previous_year_receipts is None:
-                raise DomainError.single(
-                    "previous_year_receipts",
-                    f"l'acompte {year} est égal aux encaissements de {year - 1} (art. 5.1) : "
-                    "montant à fournir",
-                    "required",
-                )
             amount, basis = previous_year_receipts, f"encaissements {year - 1}"
         advance = annual_advance(rules, year, amount)
     except DomainError as err:
@@ -356,15 +353,40 @@ def plan_advance(
     return _save_transfer(engine, actor, row, object_id)
 
 
+def ledger_receipts(engine: Engine, agreement: str, year: int) -> int:
+    """The fund's receipts of a year in the agreement's scope, read from the journal (setting
+    `transfers.receipts`: which fund, which territory)."""
+    registry = shipped_agreements()
+    resolved = registry.resolve(
+        agreement, max(date(year, 1, 1), registry.get(agreement).valid_from)
+    )
+    setting = resolved.settings.get("transfers.receipts")
+    if setting is None or not isinstance(setting.value, dict) or "fund" not in setting.value:
+        raise DomainError.single(
+            "transfers.receipts",
+            f"la convention {agreement} ne dit pas de quel fonds lire les encaissements",
+            "setting_missing",
+        )
+    with engine.connect() as conn:
+        return fund_receipts(conn, setting.value["fund"], year, setting.value.get("territory"))
+
+
 def plan_regularisation(
-    engine: Engine, actor: Actor, year: int, final_receipts: int, agreement: str = MAYOTTE
+    engine: Engine,
+    actor: Actor,
+    year: int,
+    final_receipts: int | None = None,
+    agreement: str = MAYOTTE,
 ) -> dict:
     """The regularisation of year N (art. 5.2): final N receipts less the N advance, due within the
-    business days after the recorded closing and by the latest day of the agreement."""
+    business days after the recorded closing and by the latest day of the agreement. Without a
+    figure given, the final receipts are read from the journal."""
     require(actor, Permission.LEDGER_POST)
     action, object_id = "transfer.regularisation.plan", f"{agreement}/{year}/regularisation"
     try:
         rules = rules_for(agreement, year)
+        if final_receipts is None:
+            final_receipts = ledger_receipts(engine, agreement, year)
         with engine.connect() as conn:
             closing = _closing(conn, agreement, year)
             advance = _transfer(conn, agreement, year, TransferKind.ADVANCE)

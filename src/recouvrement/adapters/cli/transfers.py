@@ -181,7 +181,10 @@ def close(
 def advance(
     year: int = typer.Option(..., "--year", help="année N de l'acompte"),
     receipts: str | None = typer.Option(
-        None, "--receipts", help="encaissements de N-1 en euros (sauf premier acompte : notifié)"
+        None,
+        "--receipts",
+        help="encaissements de N-1 en euros (par défaut : lus au grand livre ; "
+        "premier acompte : montant notifié)",
     ),
     agreement: str = typer.Option(transfers.MAYOTTE, "--agreement"),
     agent: str | None = AGENT,
@@ -204,8 +207,10 @@ def advance(
 @app.command("regularise")
 def regularise(
     year: int = typer.Option(..., "--year", help="année N régularisée"),
-    final_receipts: str = typer.Option(
-        ..., "--final-receipts", help="encaissements définitifs de N en euros"
+    final_receipts: str | None = typer.Option(
+        None,
+        "--final-receipts",
+        help="encaissements définitifs de N en euros (par défaut : lus au grand livre)",
     ),
     agreement: str = typer.Option(transfers.MAYOTTE, "--agreement"),
     agent: str | None = AGENT,
@@ -218,7 +223,7 @@ def regularise(
                 engine,
                 _actor(engine, agent),
                 year,
-                parse_euros(final_receipts, "final_receipts"),
+                None if final_receipts is None else parse_euros(final_receipts, "final_receipts"),
                 agreement,
             )
         )
