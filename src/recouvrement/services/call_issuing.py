@@ -28,11 +28,13 @@ from datetime import date
 from pathlib import Path
 
 from sqlalchemy import (
+    BigInteger,
     Connection,
     Date,
     Engine,
     and_,
     case,
+    cast,
     func,
     literal,
     select,
@@ -295,7 +297,7 @@ def _unpaid(where, cutoff):
         .group_by(u.c.call_id, u.c.fund, u.c.item)
         .subquery()
     )
-    unpaid = func.sum(case((per_item.c.owed > 0, per_item.c.owed), else_=0))
+    unpaid = cast(func.sum(case((per_item.c.owed > 0, per_item.c.owed), else_=0)), BigInteger)
     return (
         select(per_item.c.call_id, unpaid.label("unpaid"))
         .group_by(per_item.c.call_id)
@@ -322,7 +324,10 @@ def payment_incidents_step(
         newly_due = and_(call.c.status == "issued", call.c.due_date < day, in_range)
         with UnitOfWork(engine) as uow:
             conn = uow.conn
-            late = dict(conn.execute(_unpaid(newly_due, call.c.due_date)).all())
+            late = {
+                call_id: int(owed)
+                for call_id, owed in conn.execute(_unpaid(newly_due, call.c.due_date))
+            }
             incidents = [
                 {
                     "call_id": r.id,

@@ -185,11 +185,11 @@ def run_day(
     day: date,
     progress: DayProgress | None = None,
     *,
-    steps: Sequence[str] = STEPS,
+    steps: Sequence[str] | None = None,
 ) -> DayReport:
     """Runs every step for `day`, in order, and records the day `done` once they all returned."""
     _authorize(engine, actor, day.isoformat())
-    resolved = resolve_steps(steps)
+    resolved = resolve_steps(STEPS if steps is None else steps)
     with _exclusive(engine):
         return _run_day(engine, actor, day, resolved, progress)
 
@@ -294,12 +294,12 @@ def run_until(
     progress: DayProgress | None = None,
     *,
     start: date | None = None,
-    steps: Sequence[str] = STEPS,
+    steps: Sequence[str] | None = None,
     on_day: Callable[[DayReport], None] | None = None,
 ) -> list[DayReport]:
     """Runs each day from the resume day (or `start`) up to `day`, one after the other."""
     _authorize(engine, actor, day.isoformat())
-    resolved = resolve_steps(steps)
+    resolved = resolve_steps(STEPS if steps is None else steps)
     reports = []
     with _exclusive(engine):
         for each in days_to_run(engine, day, start):
