@@ -209,7 +209,9 @@ def provisional_plan(
     open_periods = [p for p, d in zip(periods, dues, strict=True) if d >= cutoff]
     closed = [p for p in periods if p not in open_periods]
     plan: dict[tuple[str, str], int] = {}
-    for item, amount in amounts.items():
+    items = sorted(set(amounts) | {item for item, _ in called})
+    for item in items:
+        amount = amounts.get(item, 0)
         done = 0
         for period in closed:
             plan[(item, period)] = called.get((item, period), 0)
