@@ -7,9 +7,9 @@ from datetime import date
 import pytest
 
 from recouvrement.domain.actors import Actor, Role
-from recouvrement.domain.errors import Forbidden
+from recouvrement.domain.errors import Conflict, DomainError, Forbidden
 from recouvrement.domain.ledger import Entry, Posting, reversal_of
-from recouvrement.services import fund_accounts, transfers
+from recouvrement.services import fund_accounts, transfer_dispatch, transfers
 from recouvrement.services.ledger import load_entry, post_entries
 from recouvrement.services.unit_of_work import UnitOfWork
 
@@ -129,3 +129,25 @@ def test_the_mayotte_advance_and_regularisation_read_the_receipts_from_the_journ
     transfers.plan_advance(engine, SYSTEM, 2014, 70_000)
     regularisation = transfers.plan_regularisation(engine, SYSTEM, 2014)
     assert regularisation["amount"] == 5_000 and regularisation["direction"] == "owed"
+
+
+def test_each_transfer_posts_to_the_ledger_once_and_shows_in_the_fund_figures(ledger_2014):
+    engine = ledger_2014.engine
+    advance = transfers.plan_advance(engine, SYSTEM, 2015)
+    transfer_dispatch.issue_transfer_file(engine, SYSTEM, advance["id"])
+    with pytest.raises(Conflict):
+        transfer_dispatch.issue_transfer_file(engine, SYSTEM, advance["id"])
+    (row,) = fund_accounts.fund_figures(engine, SYSTEM, 2015, territory="976")
+    assert row["transferred"] == 75_000
+    assert row["owed"] == 75_000 - 75_000 - 30_000 + 30_000  # 2014 owed 75,000 less the advance
+    # an overpaid regularisation comes back once, restoring what the fund is owed
+    transfers.record_accounts_closing(engine, SYSTEM, 2015, date(2016, 2, 5))
+    overpaid = transfers.plan_regularisation(engine, SYSTEM, 2015, 70_000)
+    assert overpaid["direction"] == "overpaid" and overpaid["amount"] == 5_000
+    transfer_dispatch.record_fund_repayment(engine, SYSTEM, overpaid["id"], date(2016, 2, 20))
+    with pytest.raises(Conflict):
+        transfer_dispatch.record_fund_repayment(engine, SYSTEM, overpaid["id"], date(2016, 2, 21))
+    (row,) = fund_accounts.fund_figures(engine, SYSTEM, 2016, territory="976")
+    assert row["transferred"] == -5_000 and row["owed"] == 5_000
+    with pytest.raises(DomainError):
+        transfer_dispatch.record_fund_repayment(engine, SYSTEM, advance["id"], date(2016, 2, 20))

@@ -19,9 +19,11 @@ from sqlalchemy import Engine, select, update
 from recouvrement.adapters.db.transfer_tables import transfer
 from recouvrement.adapters.documents import email, sepa
 from recouvrement.agreements.loader import shipped_agreements
-from recouvrement.domain.actors import Actor, Permission, require
+from recouvrement.domain.actors import Actor, Permission, require, system_actor
 from recouvrement.domain.errors import Conflict, DomainError, NotFound
+from recouvrement.domain.ledger import Cause, Entry, LedgerAccount, Posting
 from recouvrement.services import audit
+from recouvrement.services.ledger import post_entries
 from recouvrement.services.transfers import as_utc, rules_for
 from recouvrement.services.unit_of_work import UnitOfWork
 
@@ -50,6 +52,80 @@ def _annex(resolved, name: str) -> object:
 def message_id_of(row: dict) -> str:
     """Stable and readable: the bank's return quotes it, and it names the transfer."""
     return f"{row['agreement']}-{row['year']}-{row['kind']}".upper()
+
+
+def _fund(resolved) -> str:
+    setting = resolved.settings.get("transfers.receipts")
+    if setting is None or not isinstance(setting.value, dict) or not setting.value.get("fund"):
+        raise DomainError.single(
+            "transfers.receipts", "fonds attributaire du reversement non précisé", "setting_missing"
+        )
+    return setting.value["fund"]
+
+
+def _transfer_entry(row: dict, fund: str, reference: str, on: date, outgoing: bool) -> Entry:
+    """Cash leaves the bank for the fund (or comes back from it): the fund's payable moves with it,
+    once per transfer, whatever the number of attempts (the key is the transfer's reference)."""
+    amount = row["amount"] if outgoing else -row["amount"]
+    label = LABELS.get(row["kind"], row["kind"])
+    return Entry(
+        f"transfer:{reference}",
+        on,
+        Cause.TRANSFER,
+        (
+            Posting(LedgerAccount.FUND_PAYABLE, None, fund, "", str(row["year"]), amount),
+            Posting(LedgerAccount.BANK, None, "", "", "", -amount),
+        ),
+        f"Reversement {fund} : {label} {row['year']}"
+        + ("" if outgoing else " (trop versé remboursé par le fonds)"),
+    )
+
+
+def record_fund_repayment(
+    engine: Engine, actor: Actor, transfer_id: int, received_on: date
+) -> dict:
+    """The fund pays back an overpaid regularisation to the agency's account (art. 5.2): the
+    cash comes in and the fund's payable is restored, once."""
+    require(actor, Permission.LEDGER_POST)
+    row = _load(engine, transfer_id)
+    action, object_id = "transfer.repayment.record", str(transfer_id)
+    try:
+        if row["direction"] != "overpaid":
+            raise DomainError.single(
+                "direction",
+                "seul un trop versé est remboursé par le fonds (art. 5.2)",
+                "not_overpaid",
+            )
+        if row["status"] == "repaid":
+            raise Conflict.single("transfer_id", "remboursement déjà enregistré", "already_repaid")
+        fund = _fund(_resolved(row))
+    except DomainError as err:
+        audit.record_refusal(engine, actor, action, "transfer", object_id, str(err))
+        raise
+    reference = f"{message_id_of(row)}-REPAID"
+    with UnitOfWork(engine) as uow:
+        done = uow.conn.execute(
+            update(transfer)
+            .where(transfer.c.id == transfer_id, transfer.c.status != "repaid")
+            .values(status="repaid")
+        )
+        if done.rowcount != 1:
+            raise Conflict.single("transfer_id", "remboursement enregistré entre-temps")
+        post_entries(
+            uow.conn,
+            system_actor(f"reversement:{actor.login}"),
+            [_transfer_entry(row, fund, reference, received_on, outgoing=False)],
+        )
+        audit.record(
+            uow.conn,
+            actor,
+            action,
+            "transfer",
+            object_id,
+            {"amount": row["amount"], "received_on": received_on.isoformat()},
+        )
+        uow.commit()
+    return row | {"status": "repaid"}
 
 
 def issue_transfer_file(engine: Engine, actor: Actor, transfer_id: int) -> tuple[dict, bytes]:
@@ -96,6 +172,11 @@ def issue_transfer_file(engine: Engine, actor: Actor, transfer_id: int) -> tuple
         )
         if done.rowcount != 1:
             raise Conflict.single("transfer_id", "fichier émis entre-temps", "already_issued")
+        post_entries(
+            uow.conn,
+            system_actor(f"reversement:{actor.login}"),
+            [_transfer_entry(row, _fund(resolved), message_id, row["due_on"], outgoing=True)],
+        )
         audit.record(
             uow.conn,
             actor,
