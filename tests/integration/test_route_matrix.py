@@ -129,6 +129,18 @@ def _table(ids: dict) -> dict[tuple[str, str], list[Probe]]:
             Probe(AUTHENTICATED, f"/api/v1/accounts/{c}/balance"),
             Probe(NOBODY | {"administrator"}, f"/api/v1/accounts/{other}/balance"),
         ],
+        ("GET", "/api/v1/accounts/{contributor_id}/statement"): [
+            Probe(AUTHENTICATED, f"/api/v1/accounts/{c}/statement?as_of=2024-06-30"),
+            Probe(NOBODY | {"administrator"}, f"/api/v1/accounts/{other}/statement"),
+        ],
+        ("GET", "/api/v1/accounts/{contributor_id}/statement.pdf"): [
+            Probe(AUTHENTICATED, f"/api/v1/accounts/{c}/statement.pdf?as_of=2024-06-30"),
+            Probe(NOBODY | {"administrator"}, f"/api/v1/accounts/{other}/statement.pdf"),
+        ],
+        # A call of no one: the rights are checked before the call is looked for (404).
+        ("GET", "/api/v1/calls/{call_id}/notice.pdf"): [
+            Probe(AUTHENTICATED, "/api/v1/calls/999999999/notice.pdf")
+        ],
         # Registration flows: the agents who import them.
         ("POST", "/api/v1/registration/imports"): [
             Probe(
@@ -258,6 +270,42 @@ def _table(ids: dict) -> dict[tuple[str, str], list[Probe]]:
         ("GET", "/api/v1/queues/breaches"): [
             Probe(AGENTS, "/api/v1/queues/breaches?on=2016-03-02")
         ],
+        # Refunds: a contributor asks for their own, the joint organisation's agents ask and
+        # check, the accounting officer alone approves, disburses and reads the SEPA files.
+        ("POST", "/api/v1/refunds"): [
+            Probe(
+                WRITERS | {"contributor"},
+                "/api/v1/refunds",
+                {"contributor_id": c, "amount": "1.00", "iban": REFUND_IBAN, "on": "2016-03-01"},
+            ),
+            Probe(
+                NOBODY | {"administrator"},
+                "/api/v1/refunds",
+                {"contributor_id": other, "amount": "1.00", "iban": REFUND_IBAN},
+            ),
+        ],
+        ("GET", "/api/v1/refunds"): [Probe(AUTHENTICATED, "/api/v1/refunds?on=2016-03-02")],
+        ("GET", "/api/v1/refunds/{case_id}"): [Probe(AUTHENTICATED, "/api/v1/refunds/999999")],
+        ("GET", "/api/v1/refunds/files/{file_id}"): [
+            Probe(frozenset({"accounting_officer", "administrator"}), "/api/v1/refunds/files/9")
+        ],
+        ("POST", "/api/v1/refunds/{case_id}/check"): [
+            Probe(WRITERS, "/api/v1/refunds/999999/check", {"on": "2016-03-02"})
+        ],
+        ("POST", "/api/v1/refunds/{case_id}/approve"): [
+            Probe(
+                frozenset({"accounting_officer"}),
+                "/api/v1/refunds/999999/approve",
+                {"on": "2016-03-02"},
+            )
+        ],
+        ("POST", "/api/v1/refunds/{case_id}/disburse"): [
+            Probe(
+                frozenset({"accounting_officer"}),
+                "/api/v1/refunds/999999/disburse",
+                {"on": "2016-03-02"},
+            )
+        ],
         ("POST", "/api/v1/queues/absences"): [
             Probe(
                 MANAGER,
@@ -269,6 +317,7 @@ def _table(ids: dict) -> dict[tuple[str, str], list[Probe]]:
 
 
 SIREN, SIRET = "404833048", "40483304800014"
+REFUND_IBAN = "FR1420041010050500013M02606"
 REGISTRATION_CSV = (
     b"record_id;action;effective_date;kind;organisation;name;territory;nir;activity;"
     b"activity_start;address;siren;siret;establishment_territory;public_sector\n"

@@ -115,6 +115,12 @@ def add_years(day: date, years: int) -> date:
     return day.replace(year=year, day=min(day.day, calendar.monthrange(year, day.month)[1]))
 
 
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later, or the month's last day (the four months of L243-6)."""
+    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
+    return date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
 def limitation_end(paid_on: date, rules: RefundRules) -> date:
     """The last day a refund of what was paid on `paid_on` may be requested."""
     return add_years(paid_on, rules.limitation_years)
@@ -207,16 +213,18 @@ def beneficiary_account(iban: str, bic: str | None, holder: str) -> BeneficiaryA
                     "bic_required",
                 )
             )
-    if checked_iban is not None and checked_bic is not None:
-        if checked_bic.country_code != checked_iban.country_code:
-            problems.append(
-                Problem(
-                    "bic",
-                    f"le BIC {checked_bic} n'est pas du pays de l'IBAN "
-                    f"({checked_iban.country_code})",
-                    "bad_bic",
-                )
+    if (
+        checked_iban is not None
+        and checked_bic is not None
+        and checked_bic.country_code != checked_iban.country_code
+    ):
+        problems.append(
+            Problem(
+                "bic",
+                f"le BIC {checked_bic} n'est pas du pays de l'IBAN ({checked_iban.country_code})",
+                "bad_bic",
             )
+        )
     holder = " ".join(str(holder or "").split())
     if not holder or len(holder) > MAX_HOLDER:
         problems.append(

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import importlib
 
-_MODULES = ("contributors", "accounts", "registration", "assessments", "agents", "cases", "queues")
+_MODULES = (
+    "contributors",
+    "accounts",
+    "registration",
+    "assessments",
+    "agents",
+    "cases",
+    "queues",
+    "refunds",
+)
 
 
 def _routers() -> list:
