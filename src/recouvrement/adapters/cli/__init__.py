@@ -38,6 +38,7 @@ def _register() -> None:
         ("audit", "audit"),
         ("agents", "agents"),
         ("cases", "cases"),
+        ("statements", "statements"),
         ("refunds", "refunds"),
         ("action_plan", "action-plan"),
         ("statistics", "statistics"),

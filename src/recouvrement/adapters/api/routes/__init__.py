@@ -13,6 +13,7 @@ _MODULES = (
     "cases",
     "queues",
     "refunds",
+    "statements",
 )
 
 
