@@ -141,6 +141,44 @@ def _table(ids: dict) -> dict[tuple[str, str], list[Probe]]:
         ("GET", "/api/v1/calls/{call_id}/notice.pdf"): [
             Probe(AUTHENTICATED, "/api/v1/calls/999999999/notice.pdf")
         ],
+        # Calls: read like the account; agents who write call a self-employed year and enter
+        # or check exemptions (the four-eyes rule is the service's, tested with the exemptions).
+        ("GET", "/api/v1/calls"): [
+            Probe(AUTHENTICATED, "/api/v1/calls"),
+            Probe(NOBODY | {"administrator"}, f"/api/v1/calls?contributor_id={other}"),
+        ],
+        ("GET", "/api/v1/calls/{call_id}"): [Probe(AUTHENTICATED, "/api/v1/calls/999999999")],
+        ("POST", "/api/v1/calls/self-employed"): [
+            Probe(
+                WRITERS,
+                "/api/v1/calls/self-employed",
+                {"contributor_id": c, "year": 2026, "income": "30000.00", "on": "2025-11-15"},
+            )
+        ],
+        ("POST", "/api/v1/calls/self-employed/income-declarations"): [
+            Probe(
+                WRITERS,
+                "/api/v1/calls/self-employed/income-declarations",
+                {"contributor_id": c, "year": 2026, "income": "31000.00", "on": "2027-05-10"},
+            )
+        ],
+        ("POST", "/api/v1/exemptions"): [
+            Probe(
+                WRITERS,
+                "/api/v1/exemptions",
+                {"contributor_id": c, "start_date": "2015-03-01", "on": "2016-01-04"},
+            )
+        ],
+        ("GET", "/api/v1/exemptions"): [
+            Probe(AUTHENTICATED, f"/api/v1/exemptions?contributor_id={c}"),
+            Probe(NOBODY | {"administrator"}, f"/api/v1/exemptions?contributor_id={other}"),
+        ],
+        ("GET", "/api/v1/exemptions/{exemption_id}"): [
+            Probe(AUTHENTICATED, "/api/v1/exemptions/999999999")
+        ],
+        ("POST", "/api/v1/exemptions/{exemption_id}/check"): [
+            Probe(WRITERS, "/api/v1/exemptions/999999999/check", {"approve": True})
+        ],
         # Registration flows: the agents who import them.
         ("POST", "/api/v1/registration/imports"): [
             Probe(

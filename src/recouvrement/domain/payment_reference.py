@@ -99,3 +99,31 @@ def contributor_of_reference(text: str | None) -> int | None:
     if len(found) != 1:
         return None
     return found.pop()
+
+
+_PERIOD_AFTER = re.compile(r"(\d{4}(?:-Q[1-4]|-(?:0[1-9]|1[0-2]))?)(?!\d)")
+
+
+def designated_period(text: str | None, contributor_id: int) -> str | None:
+    """The period a payment designates by quoting a call's reference (the account's RF reference
+    followed by the period, `domain/calls.call_reference`), or None.
+
+    The debtor may say which debt a payment settles (Code civil art. 1342-10): quoting the call
+    does so.
+
+    >>> designated_period("VIR RF34 0000 0000 42 2024-03 merci", 42)
+    '2024-03'
+    >>> designated_period("rf340000000042 2024-q1", 42)
+    '2024-Q1'
+    >>> designated_period("RF34 0000 0000 42", 42) is None
+    True
+    """
+    if not text:
+        return None
+    compact = re.sub(r"\s+", "", text).upper()
+    reference = account_reference(contributor_id)
+    at = compact.find(reference)
+    if at < 0:
+        return None
+    match = _PERIOD_AFTER.match(compact, at + len(reference))
+    return match.group(1) if match else None

@@ -38,6 +38,7 @@ def _register() -> None:
         ("audit", "audit"),
         ("agents", "agents"),
         ("cases", "cases"),
+        ("calls", "calls"),
         ("statements", "statements"),
         ("refunds", "refunds"),
         ("action_plan", "action-plan"),

@@ -12,6 +12,7 @@ _MODULES = (
     "agents",
     "cases",
     "queues",
+    "calls",
     "refunds",
     "statements",
 )
