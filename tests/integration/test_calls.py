@@ -5,8 +5,12 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
+from typer.testing import CliRunner
 
+from recouvrement.adapters.api import create_app
+from recouvrement.adapters.cli import app as cli_app
 from recouvrement.adapters.db.call_tables import call
 from recouvrement.adapters.db.tables import journal_entry, journal_posting
 from recouvrement.domain.actors import Actor, Role
@@ -19,7 +23,7 @@ from recouvrement.domain.contributors import (
 )
 from recouvrement.domain.errors import Forbidden
 from recouvrement.rules.parameters import load_parameters
-from recouvrement.services import calls, contributors, payroll
+from recouvrement.services import authentication, calls, contributors, payroll
 from recouvrement.services import self_employed_calls as se
 
 from .conftest import SYSTEM
@@ -271,3 +275,46 @@ def test_a_contributor_sees_only_their_own_calls(world, craftsman, employer):
     # an agent of another region reaches neither
     assert calls.list_calls(world.engine, world.outsider) == []
     assert len(calls.list_calls(world.engine, world.rsi_agent, status="scheduled")) == 12
+
+
+# --- API and command line -----------------------------------------------------------------------
+
+
+def test_calls_through_the_api(world, craftsman):
+    client = TestClient(create_app(world.engine))
+    headers = {
+        "Authorization": f"Bearer {authentication.issue_token(world.engine, SYSTEM, 'agent.urssaf')}"
+    }
+    body = {"contributor_id": craftsman, "year": 2024, "income": "30000.00", "on": "2023-11-15"}
+    made = client.post("/api/v1/calls/self-employed", json=body, headers=headers)
+    assert made.status_code == 201, made.text
+    assert made.json()["status"] == "called"
+    listed = client.get(f"/api/v1/calls?contributor_id={craftsman}&limit=5", headers=headers)
+    assert listed.status_code == 200 and len(listed.json()["items"]) == 5
+    one = listed.json()["items"][0]
+    assert client.get(f"/api/v1/calls/{one['id']}", headers=headers).json()["period"] == "2024-12"
+    bad = client.post(
+        "/api/v1/calls/self-employed", json={**body, "income": "1.001"}, headers=headers
+    )
+    assert bad.status_code == 422
+    outsider = {
+        "Authorization": f"Bearer {authentication.issue_token(world.engine, SYSTEM, 'agent.autre')}"
+    }
+    refused = client.get(f"/api/v1/calls/{one['id']}", headers=outsider)
+    assert refused.status_code == 403
+    assert "accessible" in refused.json()["errors"][0]["reason"]
+
+
+def test_calling_a_year_on_the_command_line(world, craftsman, database_url):
+    env = {"RECOUVREMENT_DATABASE_URL": database_url}
+    args = ["calls", "self-employed", str(craftsman), "2024", "--income", "30000.00"]
+    args += ["--schedule", "quarterly", "--on", "2023-11-15", "--agent", "agent.urssaf"]
+    first = CliRunner().invoke(cli_app, args, env=env)
+    assert first.exit_code == 0, first.output
+    assert "Année 2024 appelée" in first.output and "2024-Q4" in first.output
+    again = CliRunner().invoke(cli_app, args, env=env)
+    assert "déjà appelée" in again.output
+    listed = CliRunner().invoke(
+        cli_app, ["calls", "list", "--contributor", str(craftsman)], env=env
+    )
+    assert listed.exit_code == 0 and listed.output.count("prévu") == 4
