@@ -66,6 +66,12 @@ NOTICE = "call_notice"
 ACTOR = system_actor("cycle quotidien")
 
 
+def _batch(default: int) -> int:
+    """`RECOUVREMENT_CYCLE_BATCH` overrides the batch sizes (small batches in crash tests)."""
+    value = os.environ.get("RECOUVREMENT_CYCLE_BATCH", "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else default
+
+
 def documents_dir() -> Path:
     return Path(os.environ.get("RECOUVREMENT_DOCUMENTS_DIR", "").strip() or "var/documents")
 
@@ -108,7 +114,7 @@ def issue_calls_step(engine: Engine, day: date, progress: Progress | None = None
     due = and_(call.c.status == "scheduled", call.c.issue_date <= day)
     render = _renderer() if notices_enabled() else None
     with engine.connect() as conn:
-        ranges = _id_ranges(conn, due, ISSUE_BATCH if render else STATUS_BATCH)
+        ranges = _id_ranges(conn, due, _batch(ISSUE_BATCH if render else STATUS_BATCH))
     for i, (lo, hi) in enumerate(ranges, 1):
         with UnitOfWork(engine) as uow:
             rows = uow.conn.execute(
@@ -318,7 +324,7 @@ def payment_incidents_step(
     report = StepReport("payment_incidents")
     past_due = and_(call.c.status.in_(("issued", "overdue")), call.c.due_date < day)
     with engine.connect() as conn:
-        ranges = _id_ranges(conn, past_due, STATUS_BATCH)
+        ranges = _id_ranges(conn, past_due, _batch(STATUS_BATCH))
     for i, (lo, hi) in enumerate(ranges, 1):
         in_range = call.c.id.between(lo, hi)
         newly_due = and_(call.c.status == "issued", call.c.due_date < day, in_range)

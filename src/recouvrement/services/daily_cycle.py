@@ -136,7 +136,7 @@ def resolve_steps(names: Sequence[str] = STEPS) -> list[tuple[str, Step]]:
                 )
             )
             continue
-        found.append((function_name, function))
+        found.append((function_name.removesuffix("_step"), function))
     if problems:
         raise DomainError(*problems)
     return found
