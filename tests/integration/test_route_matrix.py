@@ -61,6 +61,8 @@ HIERARCHY = frozenset({"manager", "director", "administrator"})
 READERS_OF_AGENTS = frozenset({"manager", "director", "auditor", "administrator"})
 AUDIT_READERS = frozenset({"auditor", "director"})
 MANAGER = frozenset({"manager"})
+# Bank receipts: the collector's agents and its accounting officer (services/receipts.py).
+RECEIPT_HANDLERS = WRITERS | {"accounting_officer"}
 
 
 class Probe(NamedTuple):
@@ -322,6 +324,22 @@ def _table(ids: dict) -> dict[tuple[str, str], list[Probe]]:
                 {"contributor_id": other, "amount": "1.00", "iban": REFUND_IBAN},
             ),
         ],
+        # Bank receipts: imported, read and matched by the receipt handlers; never a contributor.
+        ("POST", "/api/v1/receipts/imports"): [
+            Probe(
+                RECEIPT_HANDLERS,
+                "/api/v1/receipts/imports",
+                files={"file": ("releve.csv", RECEIPTS_CSV, "text/csv")},
+            )
+        ],
+        ("GET", "/api/v1/receipts"): [Probe(RECEIPT_HANDLERS, "/api/v1/receipts?status=suspense")],
+        ("POST", "/api/v1/receipts/{receipt_id}/match"): [
+            Probe(
+                RECEIPT_HANDLERS,
+                "/api/v1/receipts/999999999/match",
+                {"contributor_id": c, "on": "2016-03-02"},
+            )
+        ],
         ("GET", "/api/v1/refunds"): [Probe(AUTHENTICATED, "/api/v1/refunds?on=2016-03-02")],
         ("GET", "/api/v1/refunds/{case_id}"): [Probe(AUTHENTICATED, "/api/v1/refunds/999999")],
         ("GET", "/api/v1/refunds/files/{file_id}"): [
@@ -356,6 +374,9 @@ def _table(ids: dict) -> dict[tuple[str, str], list[Probe]]:
 
 SIREN, SIRET = "404833048", "40483304800014"
 REFUND_IBAN = "FR1420041010050500013M02606"
+RECEIPTS_CSV = (
+    "bank_reference,booking_date,value_date,amount,currency,debtor_name,debtor_iban,reference\n"
+)
 REGISTRATION_CSV = (
     b"record_id;action;effective_date;kind;organisation;name;territory;nir;activity;"
     b"activity_start;address;siren;siret;establishment_territory;public_sector\n"

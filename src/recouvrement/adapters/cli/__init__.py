@@ -42,6 +42,7 @@ def _register() -> None:
         ("statements", "statements"),
         ("refunds", "refunds"),
         ("action_plan", "action-plan"),
+        ("receipts", "receipts"),
         ("statistics", "statistics"),
     ):
         module = _optional(module_name)

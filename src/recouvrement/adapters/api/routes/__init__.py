@@ -15,6 +15,7 @@ _MODULES = (
     "calls",
     "refunds",
     "statements",
+    "receipts",
 )
 
 
