@@ -10,8 +10,10 @@ import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from recouvrement.adapters.api import create_app
+from recouvrement.adapters.cli import app
 from recouvrement.adapters.db.tables import audit_event
 from recouvrement.domain.errors import Forbidden, NotFound
 from recouvrement.domain.ledger import Entry, Posting, reversal_of
@@ -264,3 +266,34 @@ def test_api_statement_json_and_pdf_and_notice_pdf_for_the_own_account_only(acco
     assert len(refusals(engine)) == before + 3  # one audit event per refused download
     r = get("cotisant.a", f"/api/v1/accounts/{own}/statement?as_of=2024-06-30&since=2024-07-01")
     assert r.status_code == 422
+
+
+def test_command_line_writes_the_statement_and_the_notice(
+    account, database_url, monkeypatch, tmp_path
+):
+    monkeypatch.setenv("RECOUVREMENT_DATABASE_URL", database_url)
+    runner = CliRunner()
+    statement_file, notice_file = tmp_path / "releve.pdf", tmp_path / "avis.pdf"
+    r = runner.invoke(
+        app,
+        [
+            "statements",
+            "account",
+            str(account["own"]),
+            "--pdf",
+            str(statement_file),
+            "--as-of",
+            "2024-06-30",
+            "--since",
+            "2024-04-01",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    assert "Majoration de retard (5 %)" in text_of(statement_file.read_bytes())
+    r = runner.invoke(
+        app, ["statements", "notice", str(account["call"]), "--pdf", str(notice_file)]
+    )
+    assert r.exit_code == 0, r.output
+    assert "Appel de cotisations — mars 2024" in text_of(notice_file.read_bytes())
+    r = runner.invoke(app, ["statements", "account", "1", "--pdf", "x.pdf", "--as-of", "30/06"])
+    assert r.exit_code != 0
