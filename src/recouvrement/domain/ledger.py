@@ -34,6 +34,8 @@ class LedgerAccount(StrEnum):
     FUND_PAYABLE = "fund_payable"  # cash owed on to a beneficiary fund
     REFUND_PAYABLE = "refund_payable"  # refunds approved, not yet disbursed
     WRITE_OFF = "write_off"  # debts written off (admission en non-valeur)
+    FEE_RECEIVABLE = "fee_receivable"  # management fees billed to a fund, not yet paid
+    FEE_REVENUE = "fee_revenue"  # management fees earned by the collector
 
 
 class Cause(StrEnum):
@@ -52,6 +54,7 @@ class Cause(StrEnum):
     DECISION = "decision"
     REVERSAL = "reversal"
     OPENING = "opening"
+    FEE = "fee"
 
 
 class Posting(NamedTuple):

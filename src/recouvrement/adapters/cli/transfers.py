@@ -15,7 +15,7 @@ from recouvrement.domain.actors import Actor, system_actor
 from recouvrement.domain.errors import DomainError
 from recouvrement.domain.money import format_euros_fr, parse_euros
 from recouvrement.domain.transfer_schedule import EventKind, check_years, transfer_schedule
-from recouvrement.services import authentication, transfer_dispatch, transfers
+from recouvrement.services import authentication, management_fees, transfer_dispatch, transfers
 
 app = typer.Typer(
     help="Reversements aux attributaires : acomptes, régularisations, annonces.",
@@ -262,3 +262,35 @@ def announce(
     )
     late = " — APRÈS l'heure limite" if row.get("late") else ""
     typer.echo(f"Reversement n° {transfer_id} : courriel envoyé{late}.")
+
+
+@app.command("fees")
+def fees(
+    category: str = typer.Option(..., "--category", help="collection (recouvrement) ou audit"),
+    year: int = typer.Option(..., "--year", help="année facturée"),
+    on: str = typer.Option(..., "--on", help="date de la facture (AAAA-MM-JJ)"),
+    output: Path = typer.Option(..., "--output", help="fichier PDF de la facture"),
+    audits: int | None = typer.Option(None, "--audits", help="contrôles achevés dans l'année"),
+    agreement: str = typer.Option(transfers.MAYOTTE, "--agreement"),
+    agent: str | None = AGENT,
+) -> None:
+    """Facture les frais de gestion d'une année (avenant, art. 7) et l'inscrit au grand livre."""
+    engine = default_engine()
+    row, pdf = _run(
+        lambda: management_fees.issue_fee_invoice(
+            engine,
+            _actor(engine, agent),
+            agreement=agreement,
+            category=category,
+            year=year,
+            on=_day(on, "on"),
+            audits=audits,
+        )
+    )
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_bytes(pdf)
+    late = " (émise après le trimestre de facturation)" if row["late"] else ""
+    typer.echo(
+        f"Facture {row['number']} à {row['billed_to']} : {format_euros_fr(row['amount'])} "
+        f"({row['formula']}){late} → {output}"
+    )

@@ -1,4 +1,4 @@
-"""convergence action plan; activity code (NAF) of establishments
+"""convergence action plan; activity code (NAF) of establishments; management-fee invoices
 
 Revision ID: 0011
 Revises: 0002
@@ -61,9 +61,33 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_action_plan_presentation")),
         sa.UniqueConstraint("agreement", name=op.f("uq_action_plan_presentation_agreement")),
     )
+    op.create_table(
+        "fee_invoice",
+        sa.Column("id", Id, nullable=False),
+        sa.Column("agreement", sa.String(length=32), nullable=False),
+        sa.Column("category", sa.String(length=16), nullable=False),
+        sa.Column("year", sa.Integer(), nullable=False),
+        sa.Column("number", sa.String(length=40), nullable=False),
+        sa.Column("billed_to", sa.String(length=32), nullable=False),
+        sa.Column("issued_on", sa.Date(), nullable=False),
+        sa.Column("late", sa.Boolean(), nullable=False),
+        sa.Column("base", sa.BigInteger(), nullable=False),
+        sa.Column("formula", sa.Text(), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("entry_key", sa.String(length=200), nullable=False),
+        sa.Column("pdf_sha256", sa.String(length=64), nullable=False),
+        sa.Column("created_by", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_fee_invoice")),
+        sa.UniqueConstraint("number", name=op.f("uq_fee_invoice_number")),
+        sa.UniqueConstraint(
+            "agreement", "category", "year", name=op.f("uq_fee_invoice_agreement_category_year")
+        ),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("fee_invoice")
     op.drop_table("action_plan_presentation")
     op.drop_index("ix_action_plan_event_item_on", table_name="action_plan_event")
     op.drop_table("action_plan_event")
