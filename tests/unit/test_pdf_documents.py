@@ -218,7 +218,8 @@ def test_french_dates_and_periods():
 def test_winansi_text_is_always_printable_with_the_standard_fonts(text):
     shown = letter_markup.winansi(text)
     shown.encode("cp1252")
-    assert len(shown) == len(text)
+    if all(ch.encode("cp1252", "ignore") for ch in text):
+        assert shown == text  # what the fonts can show is left as it is
 
 
 words = st.text(alphabet="abcdéèàçœ€ ABCXYZ0123456789,.;", min_size=1, max_size=30)
