@@ -238,3 +238,11 @@ def test_wrapping_keeps_every_word_and_lines_within_the_width(runs, width):
         words_in_line = [f for f in line if f[0] != " "]
         if len(words_in_line) > 1:  # a single word longer than the width stands alone
             assert sum(f[2] for f in line) <= width + 1e-9
+
+
+def test_markup_in_the_data_is_printed_as_text_not_obeyed():
+    name = 'Dupont & Fils <div class="footer">"SARL"</div>'
+    content = pdf.render_pdf(
+        "call_notice", {**NOTICE, "contributor": {**NOTICE["contributor"], "name": name}}
+    )
+    assert name in text_of(content)
