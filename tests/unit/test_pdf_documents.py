@@ -241,7 +241,7 @@ def test_wrapping_keeps_every_word_and_lines_within_the_width(runs, width):
 
 
 def test_markup_in_the_data_is_printed_as_text_not_obeyed():
-    name = 'Dupont & Fils <div class="footer">"SARL"</div>'
+    name = 'A & B <div class="footer">"X"</div>'
     content = pdf.render_pdf(
         "call_notice", {**NOTICE, "contributor": {**NOTICE["contributor"], "name": name}}
     )
