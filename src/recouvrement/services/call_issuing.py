@@ -3,16 +3,17 @@ incidents at the due date.
 
 A call becomes `issued` on the first cycle day on or after its issue date, with its notice
 produced once (a `document` row, unique per kind and reference). The day after its due date
-(exigibilité, CSS art. R243-6 for employers, D613-3 for the self-employed), a call whose principal
-is still owed becomes `overdue` and leaves one `payment_incident` row: the fact from which the
-late-payment surcharges run (CSS art. R243-18) and the amicable collection starts. A call whose
-principal is fully paid becomes `paid`; an overdue call becomes `paid` once settled.
+(exigibilité: CSS art. R243-6 for employers, R131-1 and following for the self-employed), a call
+whose principal was still owed at the end of the due date becomes `overdue` and leaves one
+`payment_incident` row: the fact from which the late-payment surcharges run (CSS art. R243-18,
+R243-16 since décret 2019-1050) and amicable collection starts. A call whose principal is paid
+becomes `paid`; an overdue call becomes `paid` once settled.
 
 Both steps are set-based and commit in batches of calls (by id range); each batch only moves calls
 still in the state it expects, so a re-run after a crash picks up where the last commit stopped.
 They post nothing to the ledger.
 
-Notices: rendered by the documents module (`render_pdf("call_notice", context)`), written under
+Notices: rendered by the documents module (`render_many("call_notice", contexts)`), written under
 the documents directory (`RECOUVREMENT_DOCUMENTS_DIR`, default `var/documents`) as
 `call_notice/<period>/<reference>.pdf`, atomically, before the batch that records them commits: a
 crash leaves at worst a file that the re-run overwrites. `RECOUVREMENT_CALL_NOTICES=none` issues

@@ -2,7 +2,7 @@
 
 `cycle_day` records each day the cycle ran, so a crashed day (left `running`) is found and run
 again, and `run-until` knows where to resume. `payment_incident` keeps the calls found unpaid at
-their due date, the fact the surcharges and the reminders start from (CSS art. R243-18).
+their due date, the fact the surcharges and the reminders start from (CSS art. R243-18, now R243-16).
 `document` indexes the notices produced, once per kind and reference, the content being a file
 under the documents directory.
 
