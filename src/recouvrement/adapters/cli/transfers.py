@@ -15,7 +15,13 @@ from recouvrement.domain.actors import Actor, system_actor
 from recouvrement.domain.errors import DomainError
 from recouvrement.domain.money import format_euros_fr, parse_euros
 from recouvrement.domain.transfer_schedule import EventKind, check_years, transfer_schedule
-from recouvrement.services import authentication, management_fees, transfer_dispatch, transfers
+from recouvrement.services import (
+    authentication,
+    management_fees,
+    portal_export,
+    transfer_dispatch,
+    transfers,
+)
 
 app = typer.Typer(
     help="Reversements aux attributaires : acomptes, régularisations, annonces.",
@@ -293,4 +299,40 @@ def fees(
     typer.echo(
         f"Facture {row['number']} à {row['billed_to']} : {format_euros_fr(row['amount'])} "
         f"({row['formula']}){late} → {output}"
+    )
+
+
+@app.command("portal-export")
+def portal_export_(
+    output: Path = typer.Option(..., "--output", help="répertoire des fichiers de l'export"),
+    period: str | None = typer.Option(
+        None, "--period", help="période dont la fin borne les soldes (AAAA-MM), nouvel export"
+    ),
+    sequence: int | None = typer.Option(
+        None, "--sequence", help="reproduire à l'identique l'export de ce numéro"
+    ),
+    agreement: str = typer.Option(transfers.MAYOTTE, "--agreement"),
+    agent: str | None = AGENT,
+) -> None:
+    """Export pour le portail des attributaires : tout ce qui est arrivé depuis l'export précédent."""
+    if (period is None) == (sequence is None):
+        _fail("indiquer soit --period (nouvel export), soit --sequence (reproduction)")
+    engine = default_engine()
+    actor = _actor(engine, agent)
+    if sequence is not None:
+        done = _run(
+            lambda: portal_export.reproduce_export(
+                engine, actor, agreement=agreement, sequence=sequence, directory=output
+            )
+        )
+    else:
+        done = _run(
+            lambda: portal_export.export_portal(
+                engine, actor, agreement=agreement, period=period, directory=output
+            )
+        )
+    rows = ", ".join(f"{name} {count}" for name, count in done["rows"].items())
+    typer.echo(
+        f"Export n° {done['sequence']} ({done['period']}) : {rows} → {output} "
+        f"(empreinte {done['manifest_sha256'][:12]})"
     )

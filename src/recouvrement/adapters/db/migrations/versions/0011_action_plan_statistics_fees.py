@@ -1,4 +1,4 @@
-"""convergence action plan; activity code (NAF) of establishments; management-fee invoices
+"""convergence action plan; activity code (NAF) of establishments; management-fee invoices; portal exports
 
 Revision ID: 0011
 Revises: 0002
@@ -84,9 +84,29 @@ def upgrade() -> None:
             "agreement", "category", "year", name=op.f("uq_fee_invoice_agreement_category_year")
         ),
     )
+    op.create_table(
+        "portal_export",
+        sa.Column("id", Id, nullable=False),
+        sa.Column("agreement", sa.String(length=32), nullable=False),
+        sa.Column("sequence", sa.Integer(), nullable=False),
+        sa.Column("period", sa.String(length=7), nullable=False),
+        sa.Column("entry_from", sa.BigInteger(), nullable=False),
+        sa.Column("entry_to", sa.BigInteger(), nullable=False),
+        sa.Column("declaration_from", sa.BigInteger(), nullable=False),
+        sa.Column("declaration_to", sa.BigInteger(), nullable=False),
+        sa.Column("manifest_sha256", sa.String(length=64), nullable=False),
+        sa.Column("summary", sa.Text(), nullable=False),
+        sa.Column("created_by", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_portal_export")),
+        sa.UniqueConstraint(
+            "agreement", "sequence", name=op.f("uq_portal_export_agreement_sequence")
+        ),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("portal_export")
     op.drop_table("fee_invoice")
     op.drop_table("action_plan_presentation")
     op.drop_index("ix_action_plan_event_item_on", table_name="action_plan_event")
