@@ -252,3 +252,17 @@ def test_underestimate_surcharge_refusals(engine):
             engine, world.urssaf_agent, cid, 2017, 3_000_000, 5.0, date(2018, 6, 1), {}
         )
     assert surcharges(engine) == {}
+
+
+def test_first_run_keeps_audit_surcharges_dated_before_the_earliest_due_date(engine):
+    # The notice gives 45 days to pay, so the 30-day window closes before the due date, the
+    # earliest of the database: the months opened are dated 2 July, before the first anniversary.
+    world = build_world(engine)
+    cid = open_account(world, 1)
+    add_call(
+        engine, cid, "2022-06", date(2024, 6, 1), date(2024, 7, 16), 1_000_000, "audit_adjustment"
+    )
+    pay(engine, cid, "2022-06", date(2024, 6, 30), 1_000_000)
+    surcharges_step(engine, date(2024, 9, 1))
+    found = surcharges(engine)
+    assert len(found) == 17 and {d for d, _ in found.values()} == {date(2024, 7, 2)}

@@ -246,12 +246,13 @@ def _audit_entries(conn: Connection, first: date, day: date, report: StepReport)
     return entries
 
 
-def _first_anniversary(engine: Engine) -> date | None:
+def _first_anniversary(engine: Engine) -> tuple[date | None, bool]:
+    """The first anniversary day to handle, and whether an earlier run already handled days."""
     with engine.connect() as conn:
         last = conn.scalar(select(func.max(surcharge_run.c.anniversary)))
         if last is not None:
-            return last + ONE
-        return conn.scalar(select(func.min(call.c.due_date)))
+            return last + ONE, True
+        return conn.scalar(select(func.min(call.c.due_date))), False
 
 
 def _record_days(engine: Engine, days: list[tuple[date, int]], run_on: date) -> None:
@@ -276,13 +277,14 @@ def surcharges_step(engine: Engine, day: date, progress: Progress | None = None)
     to `day` - 1, each with its own as-of base. Idempotent: a second run finds nothing to do.
     """
     report = StepReport("surcharges")
-    first = _first_anniversary(engine)
+    first, resumed = _first_anniversary(engine)
     last = day - ONE
     if first is None or first > last:
         return report
     with engine.connect() as conn:
         due_dates = _due_dates(conn)
-        audit_lines = _audit_entries(conn, first + ONE, day, report)
+        # the first run also takes audit surcharges dated before the earliest due date
+        audit_lines = _audit_entries(conn, first + ONE if resumed else date.min, day, report)
     entries_total = _post_counted(engine, audit_lines, report)
     total_days = (last - first).days + 1
     pending: list[tuple[date, int]] = []
