@@ -276,6 +276,26 @@ def test_the_agent_who_requested_cannot_approve(region, account):
     assert err.value.problems[0].code == "self_approval"
 
 
+def test_a_refund_opened_through_the_generic_case_api_keeps_four_eyes(region, account):
+    from recouvrement.services import cases
+
+    payload = {"amount": 30_000, "iban": IBAN}
+    case = cases.open_case(
+        region.engine, region["mixte"], "refund", on=ON, payload=payload, contributor_id=account
+    )
+    with region.engine.begin() as conn:
+        conn.execute(
+            case_table.update().where(case_table.c.id == case["id"]).values(assignee_id=None)
+        )
+    r = refunds.check_refund(region.engine, region["ura.1"], case["id"], on=ON)
+    assert r["bic"] == "PSSTFRPP"  # the check completes what the generic opening left out
+    with region.engine.begin() as conn:
+        conn.execute(case_table.update().where(case_table.c.id == r["id"]).values(assignee_id=None))
+    with pytest.raises(Forbidden) as err:
+        refunds.approve_refund(region.engine, region["mixte"], r["id"], on=ON)
+    assert err.value.problems[0].code == "self_approval"
+
+
 def test_a_credit_consumed_since_the_request_is_not_refunded(region, account):
     r = checked(region, account)
     # A new debt is paid from the credit after the check (the allocation's daily step).

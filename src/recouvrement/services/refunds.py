@@ -206,7 +206,12 @@ def approve_refund(engine: Engine, actor: Actor, case_id: int, *, on: date, note
             conn = uow.conn
             row, who, _agreement = prepare(conn, actor, case_id, "checked", "approuver", on)
             payload = dict(row["payload"])
-            requester = payload.get("requested_by") if payload.get("requested_by_agent") else None
+            # A case opened through the generic case API has no `requested_by`: its opener asked.
+            requester = (
+                payload.get("requested_by", row["opened_by"])
+                if payload.get("requested_by_agent", True)
+                else None
+            )
             rules.require_four_eyes(actor, payload.get("checked_by", ""), requester)
             amount = payload.get("amount")
             figures = recheck(conn, row, who, amount)
