@@ -266,3 +266,31 @@ def test_first_run_keeps_audit_surcharges_dated_before_the_earliest_due_date(eng
     surcharges_step(engine, date(2024, 9, 1))
     found = surcharges(engine)
     assert len(found) == 17 and {d for d, _ in found.values()} == {date(2024, 7, 2)}
+
+
+def test_in_the_daily_cycle_with_declared_employers(engine, twin, tmp_path, monkeypatch):
+    """Declared payroll (several items per debt), calls issued and made overdue by the cycle's own
+    steps, receipts on time, late, partial or in excess: sixty days of the cycle leave the same
+    surcharges as one run of the step on the last day."""
+    pytest.importorskip("recouvrement.services.call_issuing")
+    from recouvrement.domain.actors import system_actor
+    from recouvrement.services import daily_cycle
+
+    from .cycle_world import FIRST_DAY, build_cycle_world
+
+    monkeypatch.setenv("RECOUVREMENT_DOCUMENTS_DIR", str(tmp_path / "documents"))
+    steps = (
+        "recouvrement.services.call_issuing:issue_calls_step",
+        "recouvrement.services.call_issuing:payment_incidents_step",
+        "recouvrement.services.surcharges:surcharges_step",
+    )
+    last = FIRST_DAY + timedelta(days=59)
+    build_cycle_world(engine)
+    build_cycle_world(twin)
+    daily_cycle.run_until(engine, system_actor("cycle"), last, start=FIRST_DAY, steps=steps)
+    surcharges_step(twin, last)
+    found = surcharges(engine)
+    assert found == surcharges(twin)
+    items = {key.split(":")[3] for key in found}
+    assert len(items) > 1  # every principal item of the debt bears its own surcharge
+    assert not any(item.startswith("surcharge") or item == "credit" for item in items)
