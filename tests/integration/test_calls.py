@@ -249,6 +249,19 @@ def test_a_lower_income_makes_the_excess_already_called_a_credit(world, craftsma
     assert _receivable(world.engine, craftsman, "", "credit") == -result["credit"]
     # the account as a whole now carries exactly the new total
     assert _receivable(world.engine, craftsman) == _total(2024, 0)
+    # back to the first income: the credit is taken back and December carries the rest
+    again = se.call_year(
+        world.engine,
+        world.urssaf_agent,
+        craftsman,
+        2024,
+        income_basis_cents=10_000_000,
+        basis="estimate",
+        today=date(2024, 11, 2),
+    )
+    assert again["credit"] == 0
+    assert _receivable(world.engine, craftsman, "", "credit") == 0
+    assert _receivable(world.engine, craftsman) == _total(2024, 10_000_000)
 
 
 # --- reading ------------------------------------------------------------------------------------

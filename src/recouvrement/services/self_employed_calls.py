@@ -113,25 +113,47 @@ def _fingerprint(*parts) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _state(conn: Connection, prefix: str) -> dict[tuple[str, str], int]:
-    """What the entries under `prefix` put on each (item, period or credit) of the account."""
-    entries = select(journal_entry.c.id).where(journal_entry.c.idempotency_key.like(prefix + "%"))
-    rows = conn.execute(
+def _state(conn: Connection, contributor_id: int, prefix: str) -> dict[tuple[str, str], int]:
+    """What the entries under `prefix` put on each (item, period or credit) of the account.
+
+    The contributor's receivable lines are found through the posting index by contributor; the
+    item of a credit line is read on the fund-revenue line that follows it.
+    """
+    receivables = conn.execute(
         select(
             journal_posting.c.entry_id,
-            journal_posting.c.ledger_account,
+            journal_posting.c.line_no,
             journal_posting.c.item,
             journal_posting.c.period,
             journal_posting.c.amount,
         )
-        .where(journal_posting.c.entry_id.in_(entries))
-        .order_by(journal_posting.c.entry_id, journal_posting.c.line_no)
+        .join(journal_entry, journal_entry.c.id == journal_posting.c.entry_id)
+        .where(
+            journal_posting.c.contributor_id == contributor_id,
+            journal_posting.c.ledger_account == LedgerAccount.RECEIVABLE,
+            journal_entry.c.idempotency_key.like(prefix + "%"),
+        )
     ).all()
+    credit_entries = sorted({r.entry_id for r in receivables if r.item == CREDIT_SLOT})
+    revenue_items = (
+        {
+            (r.entry_id, r.line_no): r.item
+            for r in conn.execute(
+                select(
+                    journal_posting.c.entry_id, journal_posting.c.line_no, journal_posting.c.item
+                ).where(journal_posting.c.entry_id.in_(credit_entries))
+            )
+        }
+        if credit_entries
+        else {}
+    )
     state: dict[tuple[str, str], int] = {}
-    for receivable, revenue in zip(rows[::2], rows[1::2], strict=True):
-        slot = CREDIT_SLOT if receivable.item == CREDIT_SLOT else receivable.period
-        key = (revenue.item, slot)
-        state[key] = state.get(key, 0) + receivable.amount
+    for r in receivables:
+        if r.item == CREDIT_SLOT:
+            key = (revenue_items[(r.entry_id, r.line_no + 1)], CREDIT_SLOT)
+        else:
+            key = (r.item, r.period)
+        state[key] = state.get(key, 0) + r.amount
     return state
 
 
@@ -207,7 +229,7 @@ def provisional(
         )
     version = 1 if row is None else row.version + 1
     prefix = f"se-call:{person.id}:{year}:"
-    current = _state(conn, prefix)
+    current = _state(conn, person.id, prefix)
     plan = provisional_plan(amounts, periods, [d.due for d in dues], current, cutoff)
     diff = differences(plan, current)
     key = f"{prefix}v{version}:{fp[:16]}"
@@ -286,10 +308,10 @@ def regularise(
         return {"status": "already_regularised", "year": year, "posted": {}}
     definitive = _amounts(params, year, person.activity, declared_income, exemptions)
     called: dict[str, int] = {}
-    for (item, _), amount in _state(conn, f"se-call:{person.id}:{year}:").items():
+    for (item, _), amount in _state(conn, person.id, f"se-call:{person.id}:{year}:").items():
         called[item] = called.get(item, 0) + amount
     prefix = f"se-reg:{person.id}:{year}:"
-    current = _state(conn, prefix)
+    current = _state(conn, person.id, prefix)
     plan = regularisation_plan(definitive, called, year)
     diff = differences(plan, current)
     version = row.regularisation_version + 1
