@@ -169,6 +169,13 @@ account_balance = Table(
     Column("period", String(7), primary_key=True),
     Column("balance", BigInteger, nullable=False),
 )
+# contributors holding a credit: the daily cycle applies it, refunds and limitation read it
+Index(
+    "ix_account_balance_credit",
+    account_balance.c.contributor_id,
+    postgresql_where=account_balance.c.item == "credit",
+    sqlite_where=account_balance.c.item == "credit",
+)
 
 registration_import = Table(
     "registration_import",
