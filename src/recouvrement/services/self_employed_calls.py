@@ -13,23 +13,20 @@ N-1 declared, an exemption approved) changes only the instalments due at least 1
 Regularisation of N-1 (`se-reg:…`) posts definitive minus called on the year key (`2023`), or a
 credit when the contributor paid too much (R613-1-3), with its own call.
 
-Entry layout (read back by `_state`): lines go in pairs, the receivable line then the fund's
-revenue line of the same item.
+Entry layout and reading a year back: services/self_employed_ledger.py.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import UTC, date, datetime
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from recouvrement.adapters.db.call_tables import call, exemption, self_employed_year
-from recouvrement.adapters.db.tables import contributor, journal_entry, journal_posting
+from recouvrement.adapters.db.tables import contributor
 from recouvrement.domain.actors import Actor, Permission, require, require_contributor, system_actor
 from recouvrement.domain.assessment.business_creator_exemption import business_creator_relief
-from recouvrement.domain.assessment.self_employed import FUNDS, assess_year
+from recouvrement.domain.assessment.self_employed import assess_year
 from recouvrement.domain.calendars import calendar_for
 from recouvrement.domain.calls import (
     CREDIT_SLOT,
@@ -44,12 +41,13 @@ from recouvrement.domain.calls import (
     self_employed_dues,
 )
 from recouvrement.domain.errors import Conflict, DomainError, NotFound, Problem
-from recouvrement.domain.ledger import Cause, Entry, LedgerAccount, Posting
+from recouvrement.domain.ledger import Cause
 from recouvrement.domain.self_employed_calendar import Frequency
 from recouvrement.rules.parameters import ParameterError, load_parameters
 from recouvrement.services import audit
 from recouvrement.services.calls import record_call
 from recouvrement.services.ledger import post_entries
+from recouvrement.services.self_employed_ledger import entry, fingerprint, state
 from recouvrement.services.unit_of_work import UnitOfWork
 
 BASES = ("n-2", "n-1", "estimate")
@@ -108,74 +106,6 @@ def _amounts(params, year: int, activity: str, income: int, exemptions: list[dat
     return {line.item: max(line.amount - relief.get(line.item, 0), 0) for line in lines}
 
 
-def _fingerprint(*parts) -> str:
-    text = json.dumps(parts, default=str, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _state(conn: Connection, contributor_id: int, prefix: str) -> dict[tuple[str, str], int]:
-    """What the entries under `prefix` put on each (item, period or credit) of the account.
-
-    The contributor's receivable lines are found through the posting index by contributor; the
-    item of a credit line is read on the fund-revenue line that follows it.
-    """
-    receivables = conn.execute(
-        select(
-            journal_posting.c.entry_id,
-            journal_posting.c.line_no,
-            journal_posting.c.item,
-            journal_posting.c.period,
-            journal_posting.c.amount,
-        )
-        .join(journal_entry, journal_entry.c.id == journal_posting.c.entry_id)
-        .where(
-            journal_posting.c.contributor_id == contributor_id,
-            journal_posting.c.ledger_account == LedgerAccount.RECEIVABLE,
-            journal_entry.c.idempotency_key.like(prefix + "%"),
-        )
-    ).all()
-    credit_entries = sorted({r.entry_id for r in receivables if r.item == CREDIT_SLOT})
-    revenue_items = (
-        {
-            (r.entry_id, r.line_no): r.item
-            for r in conn.execute(
-                select(
-                    journal_posting.c.entry_id, journal_posting.c.line_no, journal_posting.c.item
-                ).where(journal_posting.c.entry_id.in_(credit_entries))
-            )
-        }
-        if credit_entries
-        else {}
-    )
-    state: dict[tuple[str, str], int] = {}
-    for r in receivables:
-        if r.item == CREDIT_SLOT:
-            key = (revenue_items[(r.entry_id, r.line_no + 1)], CREDIT_SLOT)
-        else:
-            key = (r.item, r.period)
-        state[key] = state.get(key, 0) + r.amount
-    return state
-
-
-def _entry(key, contributor_id, year, diff, today, cause, description) -> Entry:
-    postings: list[Posting] = []
-    for (item, slot), amount in sorted(diff.items()):
-        fund = FUNDS[item]
-        if slot == CREDIT_SLOT:
-            postings.append(
-                Posting(LedgerAccount.RECEIVABLE, contributor_id, "", CREDIT_SLOT, "", amount)
-            )
-            postings.append(
-                Posting(LedgerAccount.FUND_REVENUE, None, fund, item, str(year), -amount)
-            )
-        else:
-            postings.append(
-                Posting(LedgerAccount.RECEIVABLE, contributor_id, fund, item, slot, amount)
-            )
-            postings.append(Posting(LedgerAccount.FUND_REVENUE, None, fund, item, slot, -amount))
-    return Entry(key, today, cause, tuple(postings), description)
-
-
 def _year_row(conn: Connection, contributor_id: int, year: int):
     return conn.execute(
         select(self_employed_year).where(
@@ -209,7 +139,7 @@ def provisional(
     periods = instalment_periods(year, Frequency(frequency))
     exemptions = approved_exemptions(conn, person.id)
     amounts = _amounts(params, year, person.activity, income, exemptions)
-    fp = _fingerprint("provisional", year, frequency, day, income, basis, exemptions)
+    fp = fingerprint("provisional", year, frequency, day, income, basis, exemptions)
     row = _year_row(conn, person.id, year)
     if row is not None and row.fingerprint == fp:
         return {"status": "already_called", "year": year, "version": row.version, "posted": {}}
@@ -229,16 +159,16 @@ def provisional(
         )
     version = 1 if row is None else row.version + 1
     prefix = f"se-call:{person.id}:{year}:"
-    current = _state(conn, person.id, prefix)
+    current = state(conn, person.id, prefix)
     plan = provisional_plan(amounts, periods, [d.due for d in dues], current, cutoff)
     diff = differences(plan, current)
     key = f"{prefix}v{version}:{fp[:16]}"
     if diff:
         label = "appel provisionnel" if version == 1 else f"recalcul n° {version - 1}"
-        entry = _entry(
+        posted_entry = entry(
             key, person.id, year, diff, today, Cause.CALL, f"Cotisations {year}, {label}"
         )
-        post_entries(conn, system_actor(f"appel:{actor.login}"), [entry])
+        post_entries(conn, system_actor(f"appel:{actor.login}"), [posted_entry])
     existing = _existing_calls(conn, person.id, periods)
     for period, due in zip(periods, dues, strict=True):
         total = sum(plan.get((item, period), 0) for item in amounts)
@@ -303,24 +233,24 @@ def regularise(
     if row is None:
         raise NotFound.single("year", f"l'année {year} n'a pas été appelée", "not_called")
     exemptions = approved_exemptions(conn, person.id)
-    fp = _fingerprint("regularisation", year, declared_income, exemptions)
+    fp = fingerprint("regularisation", year, declared_income, exemptions)
     if row.regularisation_fingerprint == fp:
         return {"status": "already_regularised", "year": year, "posted": {}}
     definitive = _amounts(params, year, person.activity, declared_income, exemptions)
     called: dict[str, int] = {}
-    for (item, _), amount in _state(conn, person.id, f"se-call:{person.id}:{year}:").items():
+    for (item, _), amount in state(conn, person.id, f"se-call:{person.id}:{year}:").items():
         called[item] = called.get(item, 0) + amount
     prefix = f"se-reg:{person.id}:{year}:"
-    current = _state(conn, person.id, prefix)
+    current = state(conn, person.id, prefix)
     plan = regularisation_plan(definitive, called, year)
     diff = differences(plan, current)
     version = row.regularisation_version + 1
     key = f"{prefix}v{version}:{fp[:16]}"
     if diff:
-        entry = _entry(
+        posted_entry = entry(
             key, person.id, year, diff, today, Cause.ASSESSMENT, f"Régularisation {year}"
         )
-        post_entries(conn, system_actor(f"régularisation:{actor.login}"), [entry])
+        post_entries(conn, system_actor(f"régularisation:{actor.login}"), [posted_entry])
     owed = sum(v for (_, slot), v in plan.items() if slot == str(year))
     next_row = _year_row(conn, person.id, year + 1)
     frequency = next_row.frequency if next_row else Frequency.MONTHLY.value
