@@ -29,6 +29,7 @@ True
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from stdnum import iso11649
 from stdnum.iso7064 import mod_97_10
@@ -43,6 +44,7 @@ MAX_BODY = 21
 _CANDIDATE = re.compile(r"(?<![0-9A-Z])RF\s?(\d{2})((?:[ \-]?\d){1,21})", re.IGNORECASE)
 
 
+@lru_cache(maxsize=1 << 17)
 def account_reference(contributor_id: int) -> str:
     """The compact RF reference of a contributor's account (no spaces).
 
@@ -57,8 +59,7 @@ def account_reference(contributor_id: int) -> str:
     if len(body) > MAX_BODY:
         raise ValueError("contributor id too long for an ISO 11649 reference")
     check = mod_97_10.calc_check_digits(body + "RF")
-    reference = f"RF{check}{body}"
-    return iso11649.validate(reference)
+    return f"RF{check}{body}"
 
 
 def format_reference(reference: str) -> str:
@@ -71,6 +72,11 @@ def _body_candidates(body: str) -> list[str]:
     lengths = [BODY_DIGITS] if len(body) >= BODY_DIGITS else []
     lengths += [n for n in range(len(body), 0, -1) if n != BODY_DIGITS and n > BODY_DIGITS]
     return [body[:n] for n in lengths]
+
+
+@lru_cache(maxsize=1 << 16)
+def _is_valid(reference: str) -> bool:
+    return iso11649.is_valid(reference)
 
 
 def contributor_of_reference(text: str | None) -> int | None:
@@ -93,7 +99,7 @@ def contributor_of_reference(text: str | None) -> int | None:
         check = match.group(1)
         body = re.sub(r"[ \-]", "", match.group(2))
         for candidate in _body_candidates(body):
-            if iso11649.is_valid(f"RF{check}{candidate}") and int(candidate) > 0:
+            if _is_valid(f"RF{check}{candidate}") and int(candidate) > 0:
                 found.add(int(candidate))
                 break
     if len(found) != 1:
@@ -118,7 +124,7 @@ def designated_period(text: str | None, contributor_id: int) -> str | None:
     >>> designated_period("RF34 0000 0000 42", 42) is None
     True
     """
-    if not text:
+    if not text or len(text) <= len("RF00") + BODY_DIGITS:
         return None
     compact = re.sub(r"\s+", "", text).upper()
     reference = account_reference(contributor_id)

@@ -312,18 +312,63 @@ def _resolve_returns(
     return out
 
 
+_COLUMNS = (
+    "import_id",
+    "line",
+    "account_iban",
+    "bank_reference",
+    "statement_id",
+    "direction",
+    "amount",
+    "currency",
+    "booking_date",
+    "value_date",
+    "end_to_end_id",
+    "debtor_name",
+    "debtor_iban",
+    "remittance",
+    "return_reason",
+    "contributor_id",
+    "status",
+    "reason",
+    "entry_key",
+)
+_STAGE = (
+    "CREATE TEMPORARY TABLE IF NOT EXISTS receipt_stage ON COMMIT DROP AS "
+    f"SELECT {', '.join(_COLUMNS)} FROM receipt WITH NO DATA"
+)
+_FROM_STAGE = (
+    f"INSERT INTO receipt ({', '.join(_COLUMNS)}) SELECT {', '.join(_COLUMNS)} "
+    "FROM receipt_stage ORDER BY line "
+    "ON CONFLICT (account_iban, bank_reference) DO NOTHING "
+    "RETURNING id, account_iban, bank_reference"
+)
+
+
 def _insert_rows(conn: Connection, rows: list[dict]) -> dict[tuple[str, str], int]:
-    """Insert what is new; the (account, bank reference) → id of the rows actually inserted."""
+    """Insert what is new; the (account, bank reference) → id of the rows actually inserted.
+
+    PostgreSQL: COPY into a staging table, then one INSERT … SELECT … ON CONFLICT DO NOTHING
+    (a multi-row VALUES statement of 20,000 rows costs more to build than to run)."""
     if not rows:
         return {}
-    clean = [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows]
-    stmt = (
-        _insert(conn)
-        .on_conflict_do_nothing(index_elements=["account_iban", "bank_reference"])
-        .returning(receipt.c.id, receipt.c.account_iban, receipt.c.bank_reference)
-    )
-    result = conn.execute(stmt, clean)
-    return {(r.account_iban, r.bank_reference): r.id for r in result}
+    if conn.dialect.name != "postgresql":
+        clean = [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows]
+        stmt = (
+            _insert(conn)
+            .on_conflict_do_nothing(index_elements=["account_iban", "bank_reference"])
+            .returning(receipt.c.id, receipt.c.account_iban, receipt.c.bank_reference)
+        )
+        return {(r.account_iban, r.bank_reference): r.id for r in conn.execute(stmt, clean)}
+    conn.exec_driver_sql(_STAGE)
+    raw = conn.connection.dbapi_connection
+    with raw.cursor() as cur:
+        cur.execute("TRUNCATE receipt_stage")
+        with cur.copy(f"COPY receipt_stage ({', '.join(_COLUMNS)}) FROM STDIN") as copy:
+            for r in rows:
+                copy.write_row([r[c] for c in _COLUMNS])
+        cur.execute(_FROM_STAGE)
+        return {(a, b): i for i, a, b in cur.fetchall()}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -199,7 +199,7 @@ class StatementReader:
                 if tag == paths.ntry and stmt is not None:
                     if not iban:
                         iban = _statement_iban(stmt, paths, stmt_count)
-                        stmt_id = (stmt.findtext(paths.id) or "").strip()
+                        stmt_id = _text(stmt, paths.Id)
                     entries += 1
                     for tx in _entry_transactions(elem, paths, entries, iban, stmt_id):
                         index += 1
@@ -271,28 +271,36 @@ def parse_format(file_format: str | None, source: bytes | str | Path = b"") -> S
 # camt.053 details
 
 
+_TAGS = (
+    *("Stmt", "Ntry", "Id", "Acct", "IBAN", "Amt", "CdtDbtInd", "AcctSvcrRef", "RvslInd"),
+    *("Sts", "Cd", "BookgDt", "ValDt", "Dt", "DtTm", "NtryDtls", "TxDtls", "Refs", "EndToEndId"),
+    *("AmtDtls", "TxAmt", "InstdAmt", "RltdPties", "Dbtr", "Nm", "Pty", "DbtrAcct", "RmtInf"),
+    *("Strd", "CdtrRefInf", "Ref", "Ustrd", "RtrInf", "Rsn", "AddtlInf"),
+)
+
+
 class _Paths:
-    """Tag names and paths in the file's namespace, built once."""
+    """Tag names in the file's namespace, built once: elements are reached child by child
+    (`find` with a plain tag runs in C; a path goes through ElementPath in Python)."""
 
     def __init__(self, ns: str):
         n = f"{{{ns}}}"
-        self.stmt, self.ntry, self.id = n + "Stmt", n + "Ntry", n + "Id"
-        self.acct_iban = f"{n}Acct/{n}Id/{n}IBAN"
-        self.amt, self.cdi, self.ref = n + "Amt", n + "CdtDbtInd", n + "AcctSvcrRef"
-        self.ntry_ref, self.rvsl = n + "NtryRef", n + "RvslInd"
-        self.sts, self.sts_cd = n + "Sts", f"{n}Sts/{n}Cd"
-        self.booking = (f"{n}BookgDt/{n}Dt", f"{n}BookgDt/{n}DtTm")
-        self.value = (f"{n}ValDt/{n}Dt", f"{n}ValDt/{n}DtTm")
-        self.txdtls = f"{n}NtryDtls/{n}TxDtls"
-        self.tx_ref = f"{n}Refs/{n}AcctSvcrRef"
-        self.e2e = f"{n}Refs/{n}EndToEndId"
-        self.tx_amt = (f"{n}Amt", f"{n}AmtDtls/{n}TxAmt/{n}Amt", f"{n}AmtDtls/{n}InstdAmt/{n}Amt")
-        self.dbtr_nm = (f"{n}RltdPties/{n}Dbtr/{n}Nm", f"{n}RltdPties/{n}Dbtr/{n}Pty/{n}Nm")
-        self.dbtr_iban = f"{n}RltdPties/{n}DbtrAcct/{n}Id/{n}IBAN"
-        self.strd_ref = f"{n}RmtInf/{n}Strd/{n}CdtrRefInf/{n}Ref"
-        self.ustrd = f"{n}RmtInf/{n}Ustrd"
-        self.rtr_cd = f"{n}RtrInf/{n}Rsn/{n}Cd"
-        self.rtr_info = f"{n}RtrInf/{n}AddtlInf"
+        for name in _TAGS:
+            setattr(self, name, n + name)
+        self.stmt, self.ntry, self.id = self.Stmt, self.Ntry, self.Id
+
+
+def _at(elem: ET.Element | None, *tags: str) -> ET.Element | None:
+    for tag in tags:
+        if elem is None:
+            return None
+        elem = elem.find(tag)
+    return elem
+
+
+def _text(elem: ET.Element | None, *tags: str) -> str:
+    found = _at(elem, *tags)
+    return (found.text or "").strip() if found is not None else ""
 
 
 def _namespace(tag: str) -> str:
@@ -305,8 +313,8 @@ def _expat(err: ET.ParseError) -> str:
 
 def _statement_iban(stmt: ET.Element, paths: _Paths, number: int) -> str:
     """The statement's account: a file whose account is unknown cannot be imported at all."""
-    text = (stmt.findtext(paths.acct_iban) or "").strip()
-    where = f"relevé n° {number} ({(stmt.findtext(paths.id) or '').strip() or 'sans Id'})"
+    text = _text(stmt, paths.Acct, paths.Id, paths.IBAN)
+    where = f"relevé n° {number} ({_text(stmt, paths.Id) or 'sans Id'})"
     if not text:
         raise refused(f"{where} : IBAN du compte (Stmt/Acct/Id/IBAN) manquant", "missing_account")
     problem = iban_problem(text, "Stmt/Acct/Id/IBAN")
@@ -315,29 +323,29 @@ def _statement_iban(stmt: ET.Element, paths: _Paths, number: int) -> str:
     return _compact_iban(text)
 
 
-def _first(elem: ET.Element, paths: tuple[str, ...]) -> str:
-    for path in paths:
-        found = elem.findtext(path)
-        if found:
-            return found.strip()
-    return ""
+def _date_text(parent: ET.Element | None, paths: _Paths) -> str:
+    return _text(parent, paths.Dt) or _text(parent, paths.DtTm)
 
 
 def _entry_transactions(
     ntry: ET.Element, paths: _Paths, number: int, iban: str, stmt_id: str
 ) -> list[BankTransaction]:
     """One transaction per TxDtls (a batched entry gives several), or the entry alone."""
+    P = paths
     where = f"écriture n° {number} (Ntry) du relevé {stmt_id or iban}"
     problems: list[Problem] = []
-    entry_ref = (ntry.findtext(paths.ref) or "").strip()
+    child = {}
+    for c in ntry:
+        child.setdefault(c.tag, c)
+    entry_ref = _text(child.get(P.AcctSvcrRef))
     if not entry_ref:
         problems.append(
             Problem("AcctSvcrRef", f"{where} : référence bancaire manquante", "required")
         )
         entry_ref = f"sans-ref:{stmt_id}:{number}"
-    amt = ntry.find(paths.amt)
+    amt = child.get(P.Amt)
     currency = amt.get("Ccy", "") if amt is not None else ""
-    cdi = (ntry.findtext(paths.cdi) or "").strip()
+    cdi = _text(child.get(P.CdtDbtInd))
     if cdi not in ("CRDT", "DBIT"):
         problems.append(
             Problem(
@@ -345,19 +353,21 @@ def _entry_transactions(
             )
         )
     direction = Direction.DEBIT if cdi == "DBIT" else Direction.CREDIT
-    status = (ntry.findtext(paths.sts_cd) or ntry.findtext(paths.sts) or "BOOK").strip()
+    sts = child.get(P.Sts)
+    status = (_text(sts, P.Cd) or _text(sts) or "BOOK") if sts is not None else "BOOK"
     if status != "BOOK":
         problems.append(
             Problem("Sts", f"{where} : écriture non comptabilisée (statut {status})", "not_booked")
         )
-    if (ntry.findtext(paths.rvsl) or "").strip().lower() == "true":
+    if _text(child.get(P.RvslInd)).lower() == "true":
         problems.append(
             Problem("RvslInd", f"{where} : contre-passation bancaire à traiter à part", "reversal")
         )
-    booking, booking_problem = _date(_first(ntry, paths.booking), "BookgDt", where)
-    value, value_problem = _date(_first(ntry, paths.value), "ValDt", where)
+    booking, booking_problem = _date(_date_text(child.get(P.BookgDt), P), "BookgDt", where)
+    value, value_problem = _date(_date_text(child.get(P.ValDt), P), "ValDt", where)
     problems += [p for p in (booking_problem, value_problem) if p]
-    details = ntry.findall(paths.txdtls) or [None]
+    dtls = child.get(P.NtryDtls)
+    details = (dtls.findall(P.TxDtls) if dtls is not None else None) or [None]
     batched = len(details) > 1
     out = []
     for n, tx in enumerate(details, start=1):
@@ -365,23 +375,19 @@ def _entry_transactions(
         ref = entry_ref
         text_amount = amt.text if amt is not None else None
         tx_currency = currency
-        fields = dict.fromkeys(
-            (
-                "end_to_end_id",
-                "debtor_name",
-                "debtor_iban",
-                "reference",
-                "remittance",
-                "return_reason",
-                "original_reference",
-            ),
-            "",
-        )
+        e2e = name = debtor_iban = reference = remittance = return_reason = original = ""
         if tx is not None:
-            own_ref = (tx.findtext(paths.tx_ref) or "").strip()
+            t = {}
+            for c in tx:
+                t.setdefault(c.tag, c)
+            refs = t.get(P.Refs)
             if batched:
-                ref = own_ref or f"{entry_ref}/{n}"
-                tx_amt = next((a for p in paths.tx_amt if (a := tx.find(p)) is not None), None)
+                ref = _text(refs, P.AcctSvcrRef) or f"{entry_ref}/{n}"
+                tx_amt = t.get(P.Amt)
+                if tx_amt is None:
+                    tx_amt = _at(t.get(P.AmtDtls), P.TxAmt, P.Amt)
+                if tx_amt is None:
+                    tx_amt = _at(t.get(P.AmtDtls), P.InstdAmt, P.Amt)
                 if tx_amt is None:
                     tx_problems.append(
                         Problem(
@@ -391,16 +397,24 @@ def _entry_transactions(
                     text_amount = None
                 else:
                     text_amount, tx_currency = tx_amt.text, tx_amt.get("Ccy", "")
-            e2e = (tx.findtext(paths.e2e) or "").strip()
-            fields["end_to_end_id"] = "" if e2e == "NOTPROVIDED" else e2e
-            fields["debtor_name"] = _first(tx, paths.dbtr_nm)
-            fields["debtor_iban"] = (tx.findtext(paths.dbtr_iban) or "").strip()
-            fields["reference"] = (tx.findtext(paths.strd_ref) or "").strip()
-            fields["remittance"] = " ".join(
-                (u.text or "").strip() for u in tx.iterfind(paths.ustrd)
-            ).strip()
-            fields["return_reason"] = (tx.findtext(paths.rtr_cd) or "").strip()
-            fields["original_reference"] = (tx.findtext(paths.rtr_info) or "").strip()
+            e2e = _text(refs, P.EndToEndId)
+            if e2e == "NOTPROVIDED":
+                e2e = ""
+            parties = t.get(P.RltdPties)
+            if parties is not None:
+                debtor = parties.find(P.Dbtr)
+                name = _text(debtor, P.Nm) or _text(debtor, P.Pty, P.Nm)
+                debtor_iban = _text(parties, P.DbtrAcct, P.Id, P.IBAN)
+            rmt = t.get(P.RmtInf)
+            if rmt is not None:
+                reference = next(
+                    (r for s in rmt.findall(P.Strd) if (r := _text(s, P.CdtrRefInf, P.Ref))), ""
+                )
+                remittance = " ".join((u.text or "").strip() for u in rmt.findall(P.Ustrd)).strip()
+            rtr = t.get(P.RtrInf)
+            if rtr is not None:
+                return_reason = _text(rtr, P.Rsn, P.Cd)
+                original = _text(rtr, P.AddtlInf)
         tx_where = f"{where}, transaction {n}" if batched else where
         cents, amount_problem = parse_amount(text_amount, "Amt", tx_where)
         if amount_problem:
@@ -414,26 +428,32 @@ def _entry_transactions(
                     "foreign_currency",
                 )
             )
-        if fields["debtor_iban"]:
-            iban_bad = iban_problem(fields["debtor_iban"], "DbtrAcct/Id/IBAN", tx_where)
+        if debtor_iban:
+            iban_bad = iban_problem(debtor_iban, "DbtrAcct/Id/IBAN", tx_where)
             if iban_bad:
                 tx_problems.append(iban_bad)
             else:
-                fields["debtor_iban"] = _compact_iban(fields["debtor_iban"])
+                debtor_iban = _compact_iban(debtor_iban)
         out.append(
             BankTransaction(
-                index=0,
-                where=tx_where,
-                account_iban=iban,
-                statement_id=stmt_id,
-                bank_reference=ref,
-                direction=direction.value,
-                amount=cents,
-                currency=tx_currency,
-                booking_date=booking,
-                value_date=value,
-                problems=tuple(tx_problems),
-                **fields,
+                0,
+                tx_where,
+                iban,
+                stmt_id,
+                ref,
+                direction.value,
+                cents,
+                tx_currency,
+                booking,
+                value,
+                e2e,
+                name,
+                debtor_iban,
+                reference,
+                remittance,
+                return_reason,
+                original,
+                tuple(tx_problems),
             )
         )
     return out
