@@ -211,6 +211,8 @@ class StatementReader:
                     elem.clear()
                     stmt = None
         except ET.ParseError as err:
+            if self._file.bytes_read == 0:
+                raise refused("fichier vide", "empty_file") from None
             line, column = err.position
             raise refused(
                 f"fichier camt.053 mal formé, ligne {line}, colonne {column} : {_expat(err)} ; "
