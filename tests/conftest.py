@@ -129,3 +129,9 @@ def engine(request, tmp_path):
 @pytest.fixture
 def database_url(engine):
     return engine.url.render_as_string(hide_password=False)
+
+
+@pytest.fixture(autouse=True)
+def _documents_in_tmp(tmp_path, monkeypatch):
+    """Generated letters and bank files go to the test's own directory, never to the checkout."""
+    monkeypatch.setenv("RECOUVREMENT_DOCUMENTS_DIR", str(tmp_path / "documents"))

@@ -37,8 +37,11 @@ STEPS: tuple[str, ...] = (
     "recouvrement.services.call_issuing:issue_calls_step",
     "recouvrement.services.allocation:apply_credits_step",
     "recouvrement.services.call_issuing:payment_incidents_step",
+    "recouvrement.services.payment_plans:payment_plans_step",
     "recouvrement.services.surcharges:surcharges_step",
+    "recouvrement.services.escalation:escalation_step",
     "recouvrement.services.refunds:refunds_step",
+    "recouvrement.services.transfer_steps:transfers_step",
     "recouvrement.services.daily_cycle:commitments_step",
 )
 

@@ -2,7 +2,8 @@
 
 A transfer the central agency pays (the advance, a complement owed) gets one pain.001 file from
 the payer's account (annex 2) to the fund's (annex 1); the message identifier is stored so the file
-is issued once. The e-mail follows the file and quotes its reference; an overpayment is asked back
+is issued once, and the file itself is kept in the documents directory (`transfers/<message id>.xml`)
+so it can be handed to the bank again. The e-mail follows the file and quotes its reference; an overpayment is asked back
 by e-mail only, since the fund makes that transfer (art. 5.2). An e-mail is recorded as sent only
 once the SMTP server has accepted it; sending after the announcement deadline is done, but the
 audit event says it was late.
@@ -13,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime
 from email.message import EmailMessage
+from pathlib import Path
 
 from sqlalchemy import Engine, select, update
 
@@ -23,6 +25,7 @@ from recouvrement.domain.actors import Actor, Permission, require, system_actor
 from recouvrement.domain.errors import Conflict, DomainError, NotFound
 from recouvrement.domain.ledger import Cause, Entry, LedgerAccount, Posting
 from recouvrement.services import audit
+from recouvrement.services.call_issuing import documents_dir
 from recouvrement.services.ledger import post_entries
 from recouvrement.services.transfers import as_utc, rules_for
 from recouvrement.services.unit_of_work import UnitOfWork
@@ -128,6 +131,39 @@ def record_fund_repayment(
     return row | {"status": "repaid"}
 
 
+def _stored_path(message_id: str) -> Path:
+    return documents_dir() / "transfers" / f"{message_id}.xml"
+
+
+def _store(message_id: str, xml: bytes) -> None:
+    path = _stored_path(message_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    partial.write_bytes(xml)
+    partial.replace(path)
+
+
+def stored_transfer_file(engine: Engine, actor: Actor, transfer_id: int) -> tuple[dict, bytes]:
+    """The pain.001 file of a transfer as it was issued (the bank received this one)."""
+    require(actor, Permission.LEDGER_POST)
+    row = _load(engine, transfer_id)
+    if not row["message_id"]:
+        raise NotFound.single("transfer_id", "aucun fichier émis pour ce reversement", "no_file")
+    path = _stored_path(row["message_id"])
+    if not path.exists():
+        raise NotFound.single(
+            "transfer_id", f"fichier {path} introuvable dans le répertoire des documents", "no_file"
+        )
+    return row, path.read_bytes()
+
+
+def stored_or_none(engine: Engine, actor: Actor, transfer_id: int) -> dict | None:
+    """The transfer if its file was already issued, else None (it is still to issue)."""
+    require(actor, Permission.LEDGER_POST)
+    row = _load(engine, transfer_id)
+    return row if row["message_id"] else None
+
+
 def issue_transfer_file(engine: Engine, actor: Actor, transfer_id: int) -> tuple[dict, bytes]:
     """The pain.001 file of a transfer the central agency pays; issued once."""
     require(actor, Permission.LEDGER_POST)
@@ -164,6 +200,7 @@ def issue_transfer_file(engine: Engine, actor: Actor, transfer_id: int) -> tuple
     except DomainError as err:
         audit.record_refusal(engine, actor, action, "transfer", object_id, str(err))
         raise
+    _store(message_id, xml)  # before the commit: a crash after it must not lose the file
     with UnitOfWork(engine) as uow:
         done = uow.conn.execute(
             update(transfer)

@@ -102,7 +102,7 @@ def record_fund_notification(
     except DomainError as err:
         _refuse(engine, actor, action, object_id, err)
     with UnitOfWork(engine) as uow:
-        existing = _notification(uow.conn, agreement, rules.notified_year)
+        existing = find_notification(uow.conn, agreement, rules.notified_year)
         if existing is not None:
             err = Conflict.single(
                 "notified_year",
@@ -140,7 +140,7 @@ def record_fund_notification(
     return row
 
 
-def _notification(conn: Connection, agreement: str, year: int) -> dict | None:
+def find_notification(conn: Connection, agreement: str, year: int) -> dict | None:
     found = (
         conn.execute(
             select(fund_notification).where(
@@ -171,7 +171,7 @@ def record_accounts_closing(
     except DomainError as err:
         _refuse(engine, actor, action, object_id, err)
     with UnitOfWork(engine) as uow:
-        if _closing(uow.conn, agreement, year) is not None:
+        if find_closing(uow.conn, agreement, year) is not None:
             uow.rollback()
             _refuse(
                 engine,
@@ -207,7 +207,7 @@ def record_accounts_closing(
     return row | {"regularisation_due": due_on}
 
 
-def _closing(conn: Connection, agreement: str, year: int) -> dict | None:
+def find_closing(conn: Connection, agreement: str, year: int) -> dict | None:
     found = (
         conn.execute(
             select(accounts_closing).where(
@@ -232,7 +232,7 @@ def as_utc(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC)
 
 
-def _transfer(conn: Connection, agreement: str, year: int, kind: TransferKind) -> dict | None:
+def find_transfer(conn: Connection, agreement: str, year: int, kind: TransferKind) -> dict | None:
     found = (
         conn.execute(
             select(transfer).where(
@@ -254,7 +254,7 @@ def _save_transfer(engine: Engine, actor: Actor, row: dict, object_id: str) -> d
     action = f"transfer.{row['kind']}.plan"
     with UnitOfWork(engine) as uow:
         kind = TransferKind(row["kind"])
-        existing = _transfer(uow.conn, row["agreement"], row["year"], kind)
+        existing = find_transfer(uow.conn, row["agreement"], row["year"], kind)
         if existing is not None:
             if existing["amount"] == row["amount"] and existing["direction"] == row["direction"]:
                 return existing
@@ -321,7 +321,7 @@ def plan_advance(
                     "notified_amount_only",
                 )
             with engine.connect() as conn:
-                notice = _notification(conn, agreement, rules.notified_year)
+                notice = find_notification(conn, agreement, rules.notified_year)
             if notice is None:
                 raise DomainError.single(
                     "fund_notification",
@@ -388,8 +388,8 @@ def plan_regularisation(
         if final_receipts is None:
             final_receipts = ledger_receipts(engine, agreement, year)
         with engine.connect() as conn:
-            closing = _closing(conn, agreement, year)
-            advance = _transfer(conn, agreement, year, TransferKind.ADVANCE)
+            closing = find_closing(conn, agreement, year)
+            advance = find_transfer(conn, agreement, year, TransferKind.ADVANCE)
         if closing is None:
             raise DomainError.single(
                 "accounts_closing",

@@ -246,11 +246,16 @@ def file_(
     engine = default_engine()
     if output.exists():
         _fail(f"{output} existe déjà : choisir un autre nom")
-    row, xml = _run(
-        lambda: transfer_dispatch.issue_transfer_file(engine, _actor(engine, agent), transfer_id)
-    )
+    actor = _actor(engine, agent)
+    row = _run(lambda: transfer_dispatch.stored_or_none(engine, actor, transfer_id))
+    if row is None:
+        row, xml = _run(lambda: transfer_dispatch.issue_transfer_file(engine, actor, transfer_id))
+        note = "émis"
+    else:
+        row, xml = _run(lambda: transfer_dispatch.stored_transfer_file(engine, actor, transfer_id))
+        note = "déjà émis : copie du fichier remis à la banque"
     output.write_bytes(xml)
-    typer.echo(f"Fichier {output} écrit, référence {row['message_id']}.")
+    typer.echo(f"Fichier {output} écrit ({note}), référence {row['message_id']}.")
 
 
 @app.command("announce")
