@@ -1,0 +1,483 @@
+"""Limitation (prescription) of the debts: acts recorded, dates computed, alerts, write-off proposals.
+
+Every open debt (a positive receivable balance of (contributor, fund, item, period)) carries a
+limitation date computed by `domain/limitation.py` from the dated rules of
+`rules/parameters/limitation.yaml` (CSS L244-3, L244-8-1, L244-9) and from the acts recorded on its
+(contributor, period) in `limitation_event`. Escalation records formal notices and enforcement
+orders, payment plans the requests for time to pay (`record_interruption`); escalation asks
+`is_prescribed` before pursuing a period, since a prescribed debt cannot be pursued.
+
+The dates of all debts are computed set-based: the claim rule depends only on the scheme, the kind
+of item and one year (the period's or the due date's), so it is a SQL CASE over a handful of year
+ranges; only the keys with recorded acts — a small part — are recomputed in Python. Acts never bring
+a date earlier, so a filter on the SQL date is exact once those keys are recomputed.
+
+The daily step lists the debts whose limitation date is near (`limitation.alert_days`, the ISU
+agreement's "prévention et gestion de la prescription") in `limitation_alert`, and proposes each
+prescribed debt for write-off once (`services/write_offs.propose_write_off`, grounds `prescribed`).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+from typing import NamedTuple
+
+from sqlalchemy import (
+    Connection,
+    Date,
+    Engine,
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    extract,
+    func,
+    literal,
+    select,
+    tuple_,
+    type_coerce,
+)
+
+from recouvrement.adapters.db.call_tables import call
+from recouvrement.adapters.db.limitation_tables import (
+    limitation_alert,
+    limitation_event,
+    limitation_proposal,
+)
+from recouvrement.adapters.db.tables import account_balance, contributor
+from recouvrement.domain import limitation as rules
+from recouvrement.domain.actors import Actor, Permission, require, system_actor
+from recouvrement.domain.allocation import CREDIT_ITEM, SURCHARGE_ITEMS, item_kind
+from recouvrement.domain.errors import Conflict, DomainError, NotFound, Problem
+from recouvrement.domain.ledger import LedgerAccount
+from recouvrement.rules.parameters import ParameterSet, load_parameters
+from recouvrement.services import audit
+from recouvrement.services.daily_cycle_report import Progress, StepReport
+from recouvrement.services.ledger import check_contributors
+from recouvrement.services.unit_of_work import UnitOfWork
+
+RECEIVABLE = LedgerAccount.RECEIVABLE.value
+FIRST_YEAR = 1999  # the rules' first year (limitation.yaml); earlier periods get no date
+LAST_YEAR = 2200
+CHUNK = 1000
+BATCH = 200
+STEP_ACTOR = "limitation"
+
+
+class DebtLimitation(NamedTuple):
+    contributor_id: int
+    fund: str
+    item: str
+    period: str
+    amount: int
+    due_date: date | None
+    limitation_date: date | None  # None: the rules do not cover the period's year
+
+
+# --- acts ------------------------------------------------------------------------------------
+
+
+def record_interruption(
+    conn: Connection,
+    contributor_id: int,
+    period: str,
+    event: str,
+    on: date,
+    source: str,
+    until: date | None = None,
+) -> int:
+    """Records an act that interrupts or suspends the limitation of the debts of (contributor,
+    period), inside the caller's transaction; the same act recorded again is not duplicated.
+
+    Events: `formal_notice` (mise en demeure, L244-2), `enforcement_order` (contrainte, L244-9),
+    `enforcement_measure` (acte d'exécution, C. civ. 2244), `payment`, `payment_plan_request`,
+    `remission_request`, `acknowledgement` (reconnaissance, C. civ. 2240),
+    `audit_contradictory_phase` (suspension, L244-3 al. 2, ending on `until`). Returns the row id.
+    """
+    if event not in rules.EVENTS:
+        raise DomainError(
+            Problem("event", f"acte inconnu pour la prescription : {event}", "invalid")
+        )
+    if until is not None and until < on:
+        raise DomainError(Problem("until", "la fin de la suspension précède son début", "invalid"))
+    key = (
+        limitation_event.c.contributor_id == contributor_id,
+        limitation_event.c.period == period,
+        limitation_event.c.event == event,
+        limitation_event.c.on == on,
+        limitation_event.c.source == source,
+    )
+    found = conn.execute(
+        select(limitation_event.c.id, limitation_event.c.until).where(*key)
+    ).first()
+    if found is not None:
+        if until is not None and found.until != until:
+            conn.execute(limitation_event.update().where(*key).values(until=until))
+        return found.id
+    event_id = conn.execute(
+        limitation_event.insert()
+        .values(
+            contributor_id=contributor_id,
+            period=period,
+            event=event,
+            on=on,
+            until=until,
+            source=source,
+            recorded_at=datetime.now(UTC),
+        )
+        .returning(limitation_event.c.id)
+    ).scalar_one()
+    audit.record(
+        conn,
+        system_actor(STEP_ACTOR),
+        "limitation.event_recorded",
+        "contributor",
+        contributor_id,
+        {"period": period, "event": event, "on": on.isoformat(), "source": source},
+    )
+    return event_id
+
+
+def events_of(
+    conn: Connection, contributor_ids: Iterable[int]
+) -> dict[tuple[int, str], list[rules.LimitationEvent]]:
+    """The acts recorded for the given contributors, by (contributor, period)."""
+    out: dict[tuple[int, str], list[rules.LimitationEvent]] = defaultdict(list)
+    wanted = sorted(set(contributor_ids))
+    for i in range(0, len(wanted), CHUNK):
+        for r in conn.execute(
+            select(
+                limitation_event.c.contributor_id,
+                limitation_event.c.period,
+                limitation_event.c.event,
+                limitation_event.c.on,
+                limitation_event.c.until,
+            ).where(limitation_event.c.contributor_id.in_(wanted[i : i + CHUNK]))
+        ):
+            out[(r.contributor_id, r.period)].append(rules.LimitationEvent(r.on, r.event, r.until))
+    return out
+
+
+# --- one debt --------------------------------------------------------------------------------
+
+
+def limitation_date(
+    conn: Connection, contributor_id: int, fund: str, item: str, period: str
+) -> date:
+    """Last day on which the debt (contributor, fund, item, period) may still be pursued."""
+    scheme = conn.scalar(select(contributor.c.kind).where(contributor.c.id == contributor_id))
+    if scheme is None:
+        raise NotFound.single("contributor_id", f"cotisant {contributor_id} inconnu", "not_found")
+    due = conn.scalar(
+        select(call.c.due_date).where(
+            call.c.contributor_id == contributor_id, call.c.period == period
+        )
+    )
+    events = events_of(conn, [contributor_id]).get((contributor_id, period), [])
+    return rules.expiry(load_parameters(), scheme, _kind(item), period, due, events)
+
+
+def is_prescribed(conn: Connection, contributor_id: int, period: str, on: date) -> bool:
+    """Whether the period's debts can no longer be pursued on `on`: all its open debts are past
+    their limitation date (its principal's, when nothing is open)."""
+    rows = limitation_dates(conn, contributor_ids=[contributor_id], periods=[period])
+    dates = [r.limitation_date for r in rows if r.limitation_date is not None]
+    if not dates:
+        dates = [limitation_date(conn, contributor_id, "", "principal", period)]
+    return all(rules.is_prescribed(d, on) for d in dates)
+
+
+def _kind(item: str) -> str:
+    kind = item_kind(item)
+    return "surcharge" if kind == "surcharge" else "principal"
+
+
+# --- all debts, set-based --------------------------------------------------------------------
+
+
+def _rule_ranges(params: ParameterSet, scheme: str, kind: str) -> list[tuple[int, int, object]]:
+    """(first year, last year, rule) for the years the dated rules cover, equal rules merged."""
+    ranges: list[tuple[int, int, object]] = []
+    for year in range(FIRST_YEAR, LAST_YEAR + 1):
+        rule = rules.claim_rule(params, scheme, kind, year)
+        if ranges and ranges[-1][2] == rule:
+            ranges[-1] = (ranges[-1][0], year, rule)
+        else:
+            ranges.append((year, year, rule))
+    return ranges
+
+
+def _date_sql(conn: Connection, year_expr, rule: rules.ClaimRule):
+    text = cast(year_expr + rule.years_after, String) + literal(
+        f"-{rule.month:02d}-{rule.day:02d}", String
+    )
+    if conn.dialect.name == "sqlite":
+        return type_coerce(text, Date)
+    return cast(text, Date)
+
+
+def _base_query(conn: Connection, params: ParameterSet):
+    """SELECT of every open debt with its claim expiry (no acts), and the date expression."""
+    b = account_balance
+    year = cast(func.substr(b.c.period, 1, 4), Integer)
+    due_year = func.coalesce(cast(extract("year", call.c.due_date), Integer), year)
+    surcharge = b.c.item.in_(sorted(SURCHARGE_ITEMS))
+    whens = []
+    for scheme in rules.SCHEMES:
+        for kind in ("principal", "surcharge"):
+            of_kind = surcharge if kind == "surcharge" else ~surcharge
+            for first, last, rule in _rule_ranges(params, scheme, kind):
+                basis = due_year if rule.basis == "exigibility" else year
+                whens.append(
+                    (
+                        and_(contributor.c.kind == scheme, of_kind, year.between(first, last)),
+                        _date_sql(conn, basis, rule),
+                    )
+                )
+    expiry = case(*whens, else_=None)
+    query = (
+        select(
+            b.c.contributor_id,
+            b.c.fund,
+            b.c.item,
+            b.c.period,
+            b.c.balance,
+            call.c.due_date,
+            contributor.c.kind,
+            expiry.label("expiry"),
+        )
+        .select_from(
+            b.join(contributor, contributor.c.id == b.c.contributor_id).outerjoin(
+                call, and_(call.c.contributor_id == b.c.contributor_id, call.c.period == b.c.period)
+            )
+        )
+        .where(b.c.ledger_account == RECEIVABLE, b.c.balance > 0, b.c.item != CREDIT_ITEM)
+    )
+    return query, expiry
+
+
+def limitation_dates(
+    conn: Connection,
+    *,
+    contributor_ids: Iterable[int] | None = None,
+    periods: Iterable[str] | None = None,
+    until: date | None = None,
+) -> list[DebtLimitation]:
+    """The limitation date of every open debt (or of the given contributors' / periods'), with
+    `until` only those whose date is on or before it."""
+    params = load_parameters()
+    query, expiry = _base_query(conn, params)
+    if periods is not None:
+        query = query.where(account_balance.c.period.in_(sorted(set(periods))))
+    if until is not None:
+        query = query.where(expiry <= until)
+    if contributor_ids is None:
+        rows = conn.execute(query).all()
+    else:
+        wanted = sorted(set(contributor_ids))
+        rows = list(
+            itertools.chain.from_iterable(
+                conn.execute(
+                    query.where(account_balance.c.contributor_id.in_(wanted[i : i + CHUNK]))
+                ).all()
+                for i in range(0, len(wanted), CHUNK)
+            )
+        )
+    events = events_of(conn, {r.contributor_id for r in rows})
+    out = []
+    for r in rows:
+        acts = events.get((r.contributor_id, r.period))
+        expires = r.expiry
+        if acts and expires is not None:
+            expires = rules.expiry(params, r.kind, _kind(r.item), r.period, r.due_date, acts)
+            if until is not None and expires > until:
+                continue
+        out.append(
+            DebtLimitation(
+                r.contributor_id, r.fund, r.item, r.period, int(r.balance), r.due_date, expires
+            )
+        )
+    out.sort(key=lambda d: (d.limitation_date or date.max, d.contributor_id, d.period, d.item))
+    return out
+
+
+def limitation_counts(conn: Connection) -> dict[int | None, tuple[int, int]]:
+    """(number of debts, amount in cents) by year of limitation date, for all open debts."""
+    params = load_parameters()
+    query, _ = _base_query(conn, params)
+    without_acts = ~exists().where(
+        limitation_event.c.contributor_id == account_balance.c.contributor_id,
+        limitation_event.c.period == account_balance.c.period,
+    )
+    sub = query.where(without_acts).subquery()
+    year = cast(func.substr(cast(sub.c.expiry, String), 1, 4), Integer)
+    out: dict[int | None, tuple[int, int]] = {}
+    for r in conn.execute(
+        select(year.label("year"), func.count(), func.sum(sub.c.balance)).group_by(year)
+    ):
+        out[r.year] = (int(r[1]), int(r[2] or 0))
+    ids = [r[0] for r in conn.execute(select(limitation_event.c.contributor_id).distinct())]
+    acted = events_of(conn, ids)
+    for d in limitation_dates(conn, contributor_ids=ids):
+        if d.limitation_date is not None and (d.contributor_id, d.period) in acted:
+            count, amount = out.get(d.limitation_date.year, (0, 0))
+            out[d.limitation_date.year] = (count + 1, amount + d.amount)
+    return out
+
+
+# --- reading, for agents ---------------------------------------------------------------------
+
+
+def dates_for(engine: Engine, actor: Actor, contributor_id: int) -> list[DebtLimitation]:
+    """The open debts of one contributor with their limitation dates."""
+    require(actor, Permission.LEDGER_READ)
+    with engine.connect() as conn:
+        check_contributors(conn, actor, [contributor_id])
+        return limitation_dates(conn, contributor_ids=[contributor_id])
+
+
+def alerts(engine: Engine, actor: Actor, on: date) -> list[dict]:
+    """The debts listed as soon prescribed and not yet past their date on `on`."""
+    require(actor, Permission.LEDGER_READ)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(limitation_alert)
+            .where(limitation_alert.c.limitation_date >= on)
+            .order_by(limitation_alert.c.limitation_date, limitation_alert.c.contributor_id)
+        ).mappings()
+        rows = [dict(r) for r in rows]
+        if rows:
+            check_contributors(conn, actor, sorted({r["contributor_id"] for r in rows}))
+        return rows
+
+
+# --- daily step ------------------------------------------------------------------------------
+
+
+def limitation_step(engine: Engine, day: date, progress: Progress | None = None) -> StepReport:
+    """Lists the debts prescribed within `limitation.alert_days` and proposes the prescribed ones
+    for write-off, once each (step of the daily cycle)."""
+    report = StepReport("limitation")
+    horizon = load_parameters().value("limitation.alert_days", day)
+    with engine.connect() as conn:
+        near = limitation_dates(conn, until=day + timedelta(days=horizon))
+    near = [d for d in near if d.limitation_date is not None]
+    soon = [d for d in near if not rules.is_prescribed(d.limitation_date, day)]
+    prescribed = [d for d in near if rules.is_prescribed(d.limitation_date, day)]
+    total = len(soon) + len(prescribed)
+    done = 0
+    for i in range(0, len(soon), BATCH):
+        batch = soon[i : i + BATCH]
+        with UnitOfWork(engine) as uow:
+            added = _add_alerts(uow.conn, batch, day)
+            uow.commit()
+        for d in added:
+            report.add("limitation_alerts", 1, d.amount)
+        done += len(batch)
+        if progress:
+            progress(done, total)
+    by_contributor: dict[int, list[DebtLimitation]] = defaultdict(list)
+    for d in prescribed:
+        by_contributor[d.contributor_id].append(d)
+    ids = sorted(by_contributor)
+    for i in range(0, len(ids), BATCH):
+        with UnitOfWork(engine) as uow:
+            for cid in ids[i : i + BATCH]:
+                proposed = _propose(uow.conn, cid, by_contributor[cid], day)
+                if proposed:
+                    report.add(
+                        "prescribed_proposed", len(proposed), sum(d.amount for d in proposed)
+                    )
+            uow.commit()
+        done += sum(len(by_contributor[c]) for c in ids[i : i + BATCH])
+        if progress:
+            progress(done, total)
+    return report
+
+
+def _add_alerts(conn: Connection, debts: list[DebtLimitation], day: date) -> list[DebtLimitation]:
+    t = limitation_alert
+    keys = [(d.contributor_id, d.fund, d.item, d.period, d.limitation_date) for d in debts]
+    existing = set(
+        tuple(r)
+        for r in conn.execute(
+            select(t.c.contributor_id, t.c.fund, t.c.item, t.c.period, t.c.limitation_date).where(
+                t.c.contributor_id.in_(sorted({k[0] for k in keys}))
+            )
+        )
+    )
+    new = [d for d, k in zip(debts, keys, strict=True) if k not in existing]
+    if new:
+        conn.execute(
+            t.insert(),
+            [
+                {
+                    "contributor_id": d.contributor_id,
+                    "fund": d.fund,
+                    "item": d.item,
+                    "period": d.period,
+                    "limitation_date": d.limitation_date,
+                    "amount": d.amount,
+                    "alerted_on": day,
+                }
+                for d in new
+            ],
+        )
+    return new
+
+
+def _propose(
+    conn: Connection, contributor_id: int, debts: list[DebtLimitation], day: date
+) -> list[DebtLimitation]:
+    from recouvrement.services.write_offs import propose_write_off  # owned by write-offs
+
+    t = limitation_proposal
+    done = set(
+        tuple(r)
+        for r in conn.execute(
+            select(t.c.fund, t.c.item, t.c.period).where(
+                t.c.contributor_id == contributor_id,
+                tuple_(t.c.fund, t.c.item, t.c.period).in_(
+                    [(d.fund, d.item, d.period) for d in debts]
+                ),
+            )
+        )
+    )
+    new = [d for d in debts if (d.fund, d.item, d.period) not in done]
+    if not new:
+        return []
+    try:
+        with conn.begin_nested():
+            proposal_id = propose_write_off(
+                conn,
+                system_actor(STEP_ACTOR),
+                contributor_id,
+                [(d.fund, d.item, d.period) for d in new],
+                "prescribed",
+                day,
+                f"limitation:{contributor_id}:{day.isoformat()}",
+            )
+    except Conflict:
+        return []  # a key is in a pending proposal (an agent's): proposed again once it is decided
+    conn.execute(
+        t.insert(),
+        [
+            {
+                "contributor_id": contributor_id,
+                "fund": d.fund,
+                "item": d.item,
+                "period": d.period,
+                "limitation_date": d.limitation_date,
+                "amount": d.amount,
+                "proposal_id": proposal_id,
+                "proposed_on": day,
+            }
+            for d in new
+        ],
+    )
+    return new

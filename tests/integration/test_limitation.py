@@ -1,0 +1,162 @@
+"""Limitation of debts: acts recorded, dates by debt and set-based, alerts, write-off proposals,
+on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import func, insert, select
+
+from recouvrement.adapters.db.call_tables import call
+from recouvrement.adapters.db.limitation_tables import (
+    limitation_alert,
+    limitation_event,
+    limitation_proposal,
+)
+from recouvrement.domain.errors import DomainError, Forbidden
+from recouvrement.services import ledger, limitation
+from recouvrement.services.unit_of_work import UnitOfWork
+
+from .conftest import SYSTEM
+from .ledger_helpers import assessment, open_account
+
+
+def add_call(engine, cid: int, period: str, due: date) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            insert(call).values(
+                contributor_id=cid,
+                period=period,
+                kind="employer_monthly",
+                reference=f"RF-{cid}-{period}",
+                issue_date=due.replace(day=1),
+                due_date=due,
+                amount=0,
+                status="overdue",
+                created_at=datetime.now(UTC),
+            )
+        )
+
+
+def owe(engine, cid, period, amount, item="unemployment_employer", day=None):
+    day = day or date(int(period[:4]), 12, 1)
+    ledger.post_entry(
+        engine,
+        SYSTEM,
+        assessment(f"decl:{cid}:{period}:{item}", cid, amount, day, "unedic", item, period),
+    )
+
+
+def record(engine, cid, period, event, on, source, until=None):
+    with UnitOfWork(engine) as uow:
+        event_id = limitation.record_interruption(
+            uow.conn, cid, period, event, on, source, until=until
+        )
+        uow.commit()
+    return event_id
+
+
+def date_of(engine, cid, period, item="unemployment_employer"):
+    with engine.connect() as conn:
+        return limitation.limitation_date(conn, cid, "unedic", item, period)
+
+
+@pytest.fixture
+def employer(world):
+    cid = open_account(world, 1)
+    add_call(world.engine, cid, "2021-12", date(2022, 1, 15))
+    owe(world.engine, cid, "2021-12", 100_00)
+    return cid
+
+
+def test_claim_limitation_by_the_period_year(world, employer):
+    # L244-3 since 2017: three years from the end of 2021, the year the contributions are due for
+    assert date_of(world.engine, employer, "2021-12") == date(2024, 12, 31)
+
+
+def test_before_2017_the_year_of_exigibility_counts(world):
+    cid = open_account(world, 2)
+    add_call(world.engine, cid, "2015-12", date(2016, 1, 15))
+    owe(world.engine, cid, "2015-12", 50_00)
+    assert date_of(world.engine, cid, "2015-12") == date(2019, 12, 31)
+
+
+def test_formal_notice_opens_the_action_and_is_recorded_once(world, employer):
+    first = record(world.engine, employer, "2021-12", "formal_notice", date(2024, 3, 10), "med:1")
+    again = record(world.engine, employer, "2021-12", "formal_notice", date(2024, 3, 10), "med:1")
+    assert first == again
+    with world.engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(limitation_event)) == 1
+    assert date_of(world.engine, employer, "2021-12") == date(2027, 4, 10)
+
+
+def test_unknown_event_is_refused(world, employer):
+    with pytest.raises(DomainError):
+        record(world.engine, employer, "2021-12", "phone_call", date(2024, 3, 10), "x")
+
+
+def test_is_prescribed(world, employer):
+    with world.engine.connect() as conn:
+        assert not limitation.is_prescribed(conn, employer, "2021-12", date(2024, 12, 31))
+        assert limitation.is_prescribed(conn, employer, "2021-12", date(2025, 1, 1))
+
+
+def test_bulk_dates_equal_the_dates_one_by_one(world, employer):
+    cid = open_account(world, 3)
+    add_call(world.engine, cid, "2016-11", date(2016, 12, 15))
+    owe(world.engine, cid, "2016-11", 10_00)
+    owe(world.engine, cid, "2016-11", 2_00, item="surcharge_initial")
+    owe(world.engine, cid, "2019-03", 7_00)  # no call
+    owe(world.engine, employer, "2021-12", 5_00, item="surcharge_initial")
+    record(world.engine, cid, "2019-03", "payment_plan_request", date(2022, 6, 1), "plan:1")
+    with world.engine.connect() as conn:
+        rows = limitation.limitation_dates(conn)
+        assert len(rows) == 5
+        for r in rows:
+            assert r.limitation_date == limitation.limitation_date(
+                conn, r.contributor_id, r.fund, r.item, r.period
+            )
+        by_key = {(r.contributor_id, r.item, r.period): r.limitation_date for r in rows}
+        assert by_key[(cid, "unemployment_employer", "2016-11")] == date(2019, 12, 31)
+        assert by_key[(cid, "unemployment_employer", "2019-03")] == date(2025, 6, 1)
+        # surcharges since 2017: from the end of the year the contributions fell due (2022)
+        assert by_key[(employer, "surcharge_initial", "2021-12")] == date(2025, 12, 31)
+        near = limitation.limitation_dates(conn, until=date(2024, 12, 31))
+        assert {(r.contributor_id, r.period) for r in near} == {
+            (cid, "2016-11"),
+            (employer, "2021-12"),
+        }
+        counts = limitation.limitation_counts(conn)
+    assert counts[2019] == (2, 12_00)
+    assert counts[2025] == (2, 12_00)
+    assert counts[2024] == (1, 100_00)
+
+
+def test_reading_the_dates_needs_reach(world, employer):
+    rows = limitation.dates_for(world.engine, world.urssaf_agent, employer)
+    assert [r.limitation_date for r in rows] == [date(2024, 12, 31)]
+    with pytest.raises(Forbidden):
+        limitation.dates_for(world.engine, world.outsider, employer)
+
+
+def test_step_lists_alerts_and_proposes_prescribed_debts_once(world, employer):
+    soon, old = open_account(world, 4), open_account(world, 5)
+    add_call(world.engine, soon, "2012-12", date(2013, 1, 15))  # exigible 2013: ends 2016-12-31
+    owe(world.engine, soon, "2012-12", 30_00)
+    add_call(world.engine, old, "2011-06", date(2011, 7, 15))  # ended 2014-12-31
+    owe(world.engine, old, "2011-06", 40_00)
+    day = date(2016, 11, 1)
+    report = limitation.limitation_step(world.engine, day)
+    assert report.counts == {"limitation_alerts": 1, "prescribed_proposed": 1}
+    assert report.amounts == {"limitation_alerts": 30_00, "prescribed_proposed": 40_00}
+    again = limitation.limitation_step(world.engine, day)
+    assert again.counts == {}
+    with world.engine.connect() as conn:
+        alert = conn.execute(select(limitation_alert)).one()
+        proposal = conn.execute(select(limitation_proposal)).one()
+    assert (alert.contributor_id, alert.limitation_date) == (soon, date(2016, 12, 31))
+    assert (proposal.contributor_id, proposal.period) == (old, "2011-06")
+    assert proposal.proposal_id is not None
+    listed = limitation.alerts(world.engine, world.urssaf_agent, day)
+    assert [a["contributor_id"] for a in listed] == [soon]
