@@ -44,6 +44,10 @@ class Permission(StrEnum):
     RECEIPTS_READ = "receipts.read"
     RECEIPTS_MATCH = "receipts.match"
     SURCHARGES_APPLY = "surcharges.apply"
+    REMISSION_REQUEST = "remission.request"
+    REMISSION_DECIDE = "remission.decide"
+    WRITE_OFFS_PROPOSE = "write_offs.propose"
+    WRITE_OFFS_APPROVE = "write_offs.approve"
 
 
 _AGENT_BASE = {Permission.CONTRIBUTORS_READ, Permission.LEDGER_READ, Permission.CALLS_READ}
@@ -57,6 +61,10 @@ _REFUNDS = {Permission.REFUNDS_REQUEST, Permission.REFUNDS_CHECK}
 _RECEIPTS = {Permission.RECEIPTS_IMPORT, Permission.RECEIPTS_READ, Permission.RECEIPTS_MATCH}
 # Surcharges decided outside the daily cycle (self-employed under-estimate, services/surcharges.py).
 _SURCHARGES = {Permission.SURCHARGES_APPLY}
+# Remission requests (R243-20) and write-off proposals (D243-2) are prepared by agents; the director
+# decides a remission up to the threshold, the appeals board above it; the director and the
+# accounting officer approve write-offs (services/remission.py, services/write_offs.py).
+_COLLECTION = {Permission.REMISSION_REQUEST, Permission.WRITE_OFFS_PROPOSE}
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.AGENT: frozenset(
         _AGENT_BASE
@@ -64,6 +72,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         | _REFUNDS
         | _RECEIPTS
         | _SURCHARGES
+        | _COLLECTION
         | {Permission.CONTRIBUTORS_WRITE, Permission.REGISTRATION_IMPORT}
     ),
     Role.JOINT_UNIT_AGENT: frozenset(
@@ -72,6 +81,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         | _REFUNDS
         | _RECEIPTS
         | _SURCHARGES
+        | _COLLECTION
         | {Permission.CONTRIBUTORS_WRITE, Permission.REGISTRATION_IMPORT}
     ),
     Role.MANAGER: frozenset(
@@ -80,20 +90,26 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         | _REFUNDS
         | _RECEIPTS
         | _SURCHARGES
+        | _COLLECTION
         | {Permission.CONTRIBUTORS_WRITE, Permission.REGISTRATION_IMPORT}
     ),
-    Role.DIRECTOR: frozenset(_AGENT_BASE),
+    Role.DIRECTOR: frozenset(
+        _AGENT_BASE | {Permission.REMISSION_DECIDE, Permission.WRITE_OFFS_APPROVE}
+    ),
     Role.ACCOUNTING_OFFICER: frozenset(
-        _AGENT_BASE | _RECEIPTS | {Permission.LEDGER_POST, Permission.REFUNDS_APPROVE}
+        _AGENT_BASE
+        | _RECEIPTS
+        | {Permission.LEDGER_POST, Permission.REFUNDS_APPROVE, Permission.WRITE_OFFS_APPROVE}
     ),
     Role.AUDITOR: frozenset(_AGENT_BASE),
-    Role.APPEALS_BOARD_MEMBER: frozenset(_AGENT_BASE),
+    Role.APPEALS_BOARD_MEMBER: frozenset(_AGENT_BASE | {Permission.REMISSION_DECIDE}),
     Role.CONTRIBUTOR: frozenset(
         {
             Permission.CONTRIBUTORS_READ,
             Permission.LEDGER_READ,
             Permission.CALLS_READ,
             Permission.REFUNDS_REQUEST,
+            Permission.REMISSION_REQUEST,
         }
     ),
     Role.ADMINISTRATOR: frozenset(Permission),

@@ -38,6 +38,8 @@ class CaseType(StrEnum):
     NATIONAL_REFERRAL = "national_referral"
     REFUND = "refund"
     UNMATCHED_RECEIPT = "unmatched_receipt"
+    SURCHARGE_REMISSION = "surcharge_remission"
+    WRITE_OFF = "write_off"
 
 
 class Priority(StrEnum):
@@ -170,6 +172,22 @@ _ROWS: list[tuple] = [
         )
         for state in ("received", "in_progress")
     ),
+    # Remise de majorations and admission en non-valeur: every step decides on money (a remission
+    # posts a reversing entry, a write-off its posting) and needs a role (director, appeals board,
+    # accounting officer), so they go through services/remission.py and services/write_offs.py
+    # only; a request may wait for the contributor's documents.
+    (_T.SURCHARGE_REMISSION, "requested", "ask_contributor", Rule(WAITING, W, pauses=True)),
+    (_T.SURCHARGE_REMISSION, WAITING, "contributor_replied", Rule("requested", W, resumes=True)),
+    *(
+        (
+            _T.SURCHARGE_REMISSION,
+            state,
+            "withdraw",
+            Rule("withdrawn", W, closes=True, needs=("reason",)),
+        )
+        for state in ("requested", WAITING)
+    ),
+    (_T.WRITE_OFF, "proposed", "withdraw", Rule("withdrawn", W, closes=True, needs=("reason",))),
 ]
 
 TRANSITIONS: dict[tuple[CaseType, str, str], Rule] = {(t, s, a): r for t, s, a, r in _ROWS}
@@ -183,6 +201,8 @@ INITIAL_STATE = {
     CaseType.NATIONAL_REFERRAL: "draft",
     CaseType.REFUND: "requested",
     CaseType.UNMATCHED_RECEIPT: "received",
+    CaseType.SURCHARGE_REMISSION: "requested",
+    CaseType.WRITE_OFF: "proposed",
 }
 
 # The agreement activity (ISU agreement art. 4 and 7) each case type belongs to.
@@ -195,6 +215,8 @@ ACTIVITY = {
     CaseType.NATIONAL_REFERRAL: "national_referral",
     CaseType.REFUND: "credits_refunds",  # then refund_disbursement once checked
     CaseType.UNMATCHED_RECEIPT: "credits_refunds",
+    CaseType.SURCHARGE_REMISSION: "surcharge_remission_requests",
+    CaseType.WRITE_OFF: "write_offs",
 }
 
 # Fields a case must be opened with.
@@ -207,6 +229,8 @@ OPENING_FIELDS = {
     CaseType.NATIONAL_REFERRAL: ("subject",),
     CaseType.REFUND: ("amount", "iban"),
     CaseType.UNMATCHED_RECEIPT: ("receipt_id", "reason"),
+    CaseType.SURCHARGE_REMISSION: ("request_id",),
+    CaseType.WRITE_OFF: ("write_off_id", "grounds"),
 }
 
 ASSIGNABLE_ROLES = frozenset({Role.AGENT, Role.JOINT_UNIT_AGENT})
