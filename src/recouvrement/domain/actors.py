@@ -48,6 +48,8 @@ class Permission(StrEnum):
     REMISSION_DECIDE = "remission.decide"
     WRITE_OFFS_PROPOSE = "write_offs.propose"
     WRITE_OFFS_APPROVE = "write_offs.approve"
+    COLLECTION_READ = "collection.read"
+    COLLECTION_REMIND = "collection.remind"
 
 
 _AGENT_BASE = {Permission.CONTRIBUTORS_READ, Permission.LEDGER_READ, Permission.CALLS_READ}
@@ -64,7 +66,13 @@ _SURCHARGES = {Permission.SURCHARGES_APPLY}
 # Remission requests (R243-20) and write-off proposals (D243-2) are prepared by agents; the director
 # decides a remission up to the threshold, the appeals board above it; the director and the
 # accounting officer approve write-offs (services/remission.py, services/write_offs.py).
-_COLLECTION = {Permission.REMISSION_REQUEST, Permission.WRITE_OFFS_PROPOSE}
+_COLLECTION = {
+    Permission.REMISSION_REQUEST,
+    Permission.WRITE_OFFS_PROPOSE,
+    # Debtor lists and phone reminders (ISU agreement art. 4, services/debtor_lists.py).
+    Permission.COLLECTION_READ,
+    Permission.COLLECTION_REMIND,
+}
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.AGENT: frozenset(
         _AGENT_BASE
