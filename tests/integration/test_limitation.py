@@ -14,12 +14,15 @@ from recouvrement.adapters.db.limitation_tables import (
     limitation_event,
     limitation_proposal,
 )
+from recouvrement.adapters.db.remission_tables import write_off_line
+from recouvrement.domain.contributors import ContributorDraft, ContributorKind
 from recouvrement.domain.errors import DomainError, Forbidden
-from recouvrement.services import ledger, limitation
+from recouvrement.services import contributors, ledger, limitation
 from recouvrement.services.unit_of_work import UnitOfWork
 
+from .case_region import AGREEMENT_START, Region
 from .conftest import SYSTEM
-from .ledger_helpers import assessment, open_account
+from .ledger_helpers import assessment, open_account, siren
 
 
 def add_call(engine, cid: int, period: str, due: date) -> None:
@@ -140,23 +143,47 @@ def test_reading_the_dates_needs_reach(world, employer):
         limitation.dates_for(world.engine, world.outsider, employer)
 
 
-def test_step_lists_alerts_and_proposes_prescribed_debts_once(world, employer):
-    soon, old = open_account(world, 4), open_account(world, 5)
-    add_call(world.engine, soon, "2012-12", date(2013, 1, 15))  # exigible 2013: ends 2016-12-31
-    owe(world.engine, soon, "2012-12", 30_00)
-    add_call(world.engine, old, "2011-06", date(2011, 7, 15))  # ended 2014-12-31
-    owe(world.engine, old, "2011-06", 40_00)
+def region_employer(region, n: int) -> int:
+    draft = ContributorDraft(
+        kind=ContributorKind.EMPLOYER,
+        name=f"Employeur {n}",
+        territory="69",
+        organisation_code="URSSAF-RA",
+        siren=siren(n),
+    )
+    return contributors.create_contributor(region.engine, SYSTEM, draft, AGREEMENT_START)["id"]
+
+
+@pytest.fixture
+def region(engine):
+    region = Region(engine)
+    region.grant_case_work(activities=["write_offs"])
+    return region
+
+
+def test_step_lists_alerts_and_proposes_prescribed_debts_once(region):
+    engine = region.engine
+    soon, old = region_employer(region, 4), region_employer(region, 5)
+    add_call(engine, soon, "2012-12", date(2013, 1, 15))  # exigible in 2013: ends 2016-12-31
+    owe(engine, soon, "2012-12", 30_00)
+    add_call(engine, old, "2011-06", date(2011, 7, 15))  # ended 2014-12-31
+    owe(engine, old, "2011-06", 40_00)
     day = date(2016, 11, 1)
-    report = limitation.limitation_step(world.engine, day)
+    report = limitation.limitation_step(engine, day)
     assert report.counts == {"limitation_alerts": 1, "prescribed_proposed": 1}
     assert report.amounts == {"limitation_alerts": 30_00, "prescribed_proposed": 40_00}
-    again = limitation.limitation_step(world.engine, day)
+    again = limitation.limitation_step(engine, day)
     assert again.counts == {}
-    with world.engine.connect() as conn:
+    later = limitation.limitation_step(engine, date(2016, 11, 2))
+    assert later.counts == {}
+    with engine.connect() as conn:
         alert = conn.execute(select(limitation_alert)).one()
         proposal = conn.execute(select(limitation_proposal)).one()
+        write_off_lines = conn.execute(select(write_off_line)).all()
     assert (alert.contributor_id, alert.limitation_date) == (soon, date(2016, 12, 31))
     assert (proposal.contributor_id, proposal.period) == (old, "2011-06")
-    assert proposal.proposal_id is not None
-    listed = limitation.alerts(world.engine, world.urssaf_agent, day)
+    assert [(w.contributor_id, w.period, w.proposed) for w in write_off_lines] == [
+        (old, "2011-06", 40_00)
+    ]
+    listed = limitation.alerts(engine, SYSTEM, day)
     assert [a["contributor_id"] for a in listed] == [soon]
