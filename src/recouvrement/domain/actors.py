@@ -50,6 +50,8 @@ class Permission(StrEnum):
     WRITE_OFFS_APPROVE = "write_offs.approve"
     COLLECTION_READ = "collection.read"
     COLLECTION_REMIND = "collection.remind"
+    PAYMENT_PLANS_REQUEST = "payment_plans.request"
+    PAYMENT_PLANS_DECIDE = "payment_plans.decide"
 
 
 _AGENT_BASE = {Permission.CONTRIBUTORS_READ, Permission.LEDGER_READ, Permission.CALLS_READ}
@@ -73,6 +75,9 @@ _COLLECTION = {
     Permission.COLLECTION_READ,
     Permission.COLLECTION_REMIND,
 }
+# Payment plans (CSS R243-21, services/payment_plans.py): the joint organisation's agents examine
+# and decide by the director's delegation; a contributor asks for their own.
+_PLANS = {Permission.PAYMENT_PLANS_REQUEST, Permission.PAYMENT_PLANS_DECIDE}
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.AGENT: frozenset(
         _AGENT_BASE
@@ -81,6 +86,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         | _RECEIPTS
         | _SURCHARGES
         | _COLLECTION
+        | _PLANS
         | {Permission.CONTRIBUTORS_WRITE, Permission.REGISTRATION_IMPORT}
     ),
     Role.JOINT_UNIT_AGENT: frozenset(
@@ -90,6 +96,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         | _RECEIPTS
         | _SURCHARGES
         | _COLLECTION
+        | _PLANS
         | {Permission.CONTRIBUTORS_WRITE, Permission.REGISTRATION_IMPORT}
     ),
     Role.MANAGER: frozenset(
@@ -99,6 +106,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         | _RECEIPTS
         | _SURCHARGES
         | _COLLECTION
+        | _PLANS
         | {Permission.CONTRIBUTORS_WRITE, Permission.REGISTRATION_IMPORT}
     ),
     Role.DIRECTOR: frozenset(
@@ -118,6 +126,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.CALLS_READ,
             Permission.REFUNDS_REQUEST,
             Permission.REMISSION_REQUEST,
+            Permission.PAYMENT_PLANS_REQUEST,
         }
     ),
     Role.ADMINISTRATOR: frozenset(Permission),

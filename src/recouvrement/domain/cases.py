@@ -40,6 +40,7 @@ class CaseType(StrEnum):
     UNMATCHED_RECEIPT = "unmatched_receipt"
     SURCHARGE_REMISSION = "surcharge_remission"
     WRITE_OFF = "write_off"
+    PAYMENT_PLAN = "payment_plan"
 
 
 class Priority(StrEnum):
@@ -188,6 +189,11 @@ _ROWS: list[tuple] = [
         for state in ("requested", WAITING)
     ),
     (_T.WRITE_OFF, "proposed", "withdraw", Rule("withdrawn", W, closes=True, needs=("reason",))),
+    # Demande de délai (art. 4 « Recouvrement amiable »): examination, grant (schedule, hold on
+    # escalation) and refusal go through services/payment_plans.py only; here, the wait for a
+    # document the contributor must send.
+    (_T.PAYMENT_PLAN, "requested", "ask_contributor", Rule(WAITING, W, pauses=True)),
+    (_T.PAYMENT_PLAN, WAITING, "contributor_replied", Rule("requested", W, resumes=True)),
 ]
 
 TRANSITIONS: dict[tuple[CaseType, str, str], Rule] = {(t, s, a): r for t, s, a, r in _ROWS}
@@ -203,6 +209,7 @@ INITIAL_STATE = {
     CaseType.UNMATCHED_RECEIPT: "received",
     CaseType.SURCHARGE_REMISSION: "requested",
     CaseType.WRITE_OFF: "proposed",
+    CaseType.PAYMENT_PLAN: "requested",
 }
 
 # The agreement activity (ISU agreement art. 4 and 7) each case type belongs to.
@@ -217,6 +224,7 @@ ACTIVITY = {
     CaseType.UNMATCHED_RECEIPT: "credits_refunds",
     CaseType.SURCHARGE_REMISSION: "surcharge_remission_requests",
     CaseType.WRITE_OFF: "write_offs",
+    CaseType.PAYMENT_PLAN: "payment_plan_requests",
 }
 
 # Fields a case must be opened with.
@@ -231,6 +239,7 @@ OPENING_FIELDS = {
     CaseType.UNMATCHED_RECEIPT: ("receipt_id", "reason"),
     CaseType.SURCHARGE_REMISSION: ("request_id",),
     CaseType.WRITE_OFF: ("write_off_id", "grounds"),
+    CaseType.PAYMENT_PLAN: ("months",),
 }
 
 ASSIGNABLE_ROLES = frozenset({Role.AGENT, Role.JOINT_UNIT_AGENT})

@@ -16,6 +16,7 @@ _MODULES = (
     "refunds",
     "statements",
     "receipts",
+    "payment_plans",
 )
 
 
