@@ -194,6 +194,10 @@ _ROWS: list[tuple] = [
     # document the contributor must send.
     (_T.PAYMENT_PLAN, "requested", "ask_contributor", Rule(WAITING, W, pauses=True)),
     (_T.PAYMENT_PLAN, WAITING, "contributor_replied", Rule("requested", W, resumes=True)),
+    *(
+        (_T.PAYMENT_PLAN, state, "withdraw", Rule("withdrawn", W, closes=True, needs=("reason",)))
+        for state in ("requested", WAITING)
+    ),
 ]
 
 TRANSITIONS: dict[tuple[CaseType, str, str], Rule] = {(t, s, a): r for t, s, a, r in _ROWS}

@@ -557,6 +557,7 @@ def _view(conn: Connection, row: Mapping) -> dict:
         "case_id": row["case_id"],
         "contributor_id": row["contributor_id"],
         "status": row["status"],
+        "case_state": row["case_state"],
         "months": row["months"],
         "requested_on": iso(row["requested_on"]),
         "requested_by": row["requested_by"],
