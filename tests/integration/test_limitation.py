@@ -187,3 +187,14 @@ def test_step_lists_alerts_and_proposes_prescribed_debts_once(region):
     ]
     listed = limitation.alerts(engine, SYSTEM, day)
     assert [a["contributor_id"] for a in listed] == [soon]
+
+
+def test_a_refused_proposal_is_counted_and_tried_again_later(world):
+    """Outside the ISU agreement's years no write-off case can be opened: nothing is marked."""
+    cid = open_account(world, 6)
+    add_call(world.engine, cid, "2019-06", date(2019, 7, 15))
+    owe(world.engine, cid, "2019-06", 25_00)
+    report = limitation.limitation_step(world.engine, date(2023, 3, 1))
+    assert report.counts == {"prescribed_not_proposed": 1}
+    with world.engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(limitation_proposal)) == 0

@@ -53,7 +53,7 @@ from recouvrement.adapters.db.tables import account_balance, contributor
 from recouvrement.domain import limitation as rules
 from recouvrement.domain.actors import Actor, Permission, require, system_actor
 from recouvrement.domain.allocation import CREDIT_ITEM, SURCHARGE_ITEMS, item_kind
-from recouvrement.domain.errors import Conflict, DomainError, NotFound, Problem
+from recouvrement.domain.errors import DomainError, NotFound, Problem
 from recouvrement.domain.ledger import LedgerAccount
 from recouvrement.rules.parameters import ParameterSet, load_parameters
 from recouvrement.services import audit
@@ -389,7 +389,9 @@ def limitation_step(engine: Engine, day: date, progress: Progress | None = None)
         with UnitOfWork(engine) as uow:
             for cid in ids[i : i + BATCH]:
                 proposed = _propose(uow.conn, cid, by_contributor[cid], day)
-                if proposed:
+                if proposed is None:
+                    report.add("prescribed_not_proposed", len(by_contributor[cid]))
+                elif proposed:
                     report.add(
                         "prescribed_proposed", len(proposed), sum(d.amount for d in proposed)
                     )
@@ -433,7 +435,8 @@ def _add_alerts(conn: Connection, debts: list[DebtLimitation], day: date) -> lis
 
 def _propose(
     conn: Connection, contributor_id: int, debts: list[DebtLimitation], day: date
-) -> list[DebtLimitation]:
+) -> list[DebtLimitation] | None:
+    """The debts newly proposed for write-off; None when the proposal was refused."""
     from recouvrement.services.write_offs import propose_write_off  # owned by write-offs
 
     t = limitation_proposal
@@ -462,8 +465,10 @@ def _propose(
                 day,
                 f"limitation:{contributor_id}:{day.isoformat()}",
             )
-    except Conflict:
-        return []  # a key is in a pending proposal (an agent's): proposed again once it is decided
+    except DomainError:
+        # a key in a pending proposal (an agent's), or no agreement to open the case under on
+        # that day: nothing is marked, so the debt is proposed on a later day
+        return None
     conn.execute(
         t.insert(),
         [
