@@ -210,13 +210,14 @@ def main() -> None:
             f"Relevé : {args.entries} écritures, {size:.0f} Mo, écrit en {time.perf_counter() - start:.1f} s"
         )
 
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         report = receipts.import_statement(engine, ACTOR, path, batch_size=args.batch_size)
-        elapsed = time.perf_counter() - start
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
         rate = report["transactions"] / elapsed
         print(
             f"Import : {report['transactions']} opérations en {elapsed:.1f} s, "
-            f"{rate:,.0f} encaissements/s (objectif {TARGET:,}/s)".replace(",", " ")
+            f"{rate:,.0f} encaissements/s (objectif {TARGET:,}/s) ; "
+            f"CPU de ce processus {cpu:.1f} s, charge {os.getloadavg()[0]:.1f}".replace(",", " ")
         )
         print(
             f"  affectés {report['allocated']}, en attente {report['suspense']}, "

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, insert, select
+from typer.testing import CliRunner
 
+from recouvrement.adapters.cli import app
 from recouvrement.adapters.db.call_tables import call
 from recouvrement.adapters.db.receipt_tables import receipt, receipt_import
 from recouvrement.adapters.db.tables import agent, audit_event, case_table, journal_posting
@@ -18,6 +20,7 @@ from recouvrement.domain.errors import Conflict, DomainError, Forbidden
 from recouvrement.domain.ledger import Entry, Posting
 from recouvrement.domain.payment_reference import account_reference
 from recouvrement.services import contributors, ledger, receipts
+from recouvrement.services import receipts_bulk as bulk
 from recouvrement.services.allocation import allocation_postings
 from recouvrement.services.ledger_check import check_ledger
 from recouvrement.services.unit_of_work import UnitOfWork
@@ -317,3 +320,60 @@ def test_a_csv_statement_with_bad_lines_imports_the_good_ones(setup):
     assert "fractions de centime" in setup.receipt("C-2")["reason"]
     assert "IBAN" in setup.receipt("C-3")["reason"]
     assert setup.receivable() == {JAN: 90_000, FEB: 120_000}
+
+
+def test_an_import_whose_posting_crashed_is_finished_by_the_next_import(setup, monkeypatch):
+    ref = account_reference(setup.cid)
+    real = bulk.post_import
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("coupure")
+
+    monkeypatch.setattr(bulk, "post_import", crash)
+    with pytest.raises(RuntimeError):
+        receipts.import_statement(
+            setup.engine, setup.agent, camt([ntry("K-1", "100.00", text=ref)])
+        )
+    assert setup.receipt("K-1")["status"] == "allocated"  # recorded, not posted
+    assert setup.receivable() == {JAN: 100_000, FEB: 120_000}
+    monkeypatch.setattr(bulk, "post_import", real)
+    receipts.import_statement(setup.engine, setup.agent, camt([ntry("K-2", "50.00", text=ref)]))
+    assert setup.receivable() == {JAN: 85_000, FEB: 120_000}
+    with setup.engine.connect() as conn:
+        states = conn.scalars(select(receipt_import.c.status)).all()
+    assert states == ["posted", "posted"]
+    assert check_ledger(setup.engine).ok
+
+
+@pytest.fixture
+def cli(setup, database_url, monkeypatch):
+    monkeypatch.setenv("RECOUVREMENT_DATABASE_URL", database_url)
+    runner = CliRunner()
+
+    def run(*args):
+        return runner.invoke(app, ["receipts", *map(str, args)])
+
+    return run
+
+
+def test_the_command_line_imports_lists_and_matches(cli, setup):
+    result = cli("import", STATEMENT, "--agent", "ura.1")
+    assert result.exit_code == 1, result.output  # the dollar transfer is refused
+    assert "6 opérations, 3 affectées, 1 en attente" in result.output
+    assert "devise USD refusée" in result.output
+    again = cli("import", STATEMENT)
+    assert again.exit_code == 0 and "6 déjà importées" in again.output
+    listing = cli("list", "--status", "suspense")
+    assert listing.exit_code == 0 and "BK-0002" in listing.output and "en attente" in listing.output
+    pending = setup.receipt("BK-0002")
+    with setup.engine.connect() as conn:
+        assignee = conn.scalar(
+            select(agent.c.login)
+            .join(case_table, case_table.c.assignee_id == agent.c.id)
+            .where(case_table.c.id == pending["case_id"])
+        )
+    matched = cli("match", pending["id"], setup.cid, "--agent", assignee, "--date", "2015-03-09")
+    assert matched.exit_code == 0, matched.output
+    assert "affecté au cotisant 1" in matched.output
+    bad = cli("import", FIXTURES / "missing.xml")
+    assert bad.exit_code == 2 and "Fichier refusé" in bad.output
