@@ -198,3 +198,34 @@ def test_a_refused_proposal_is_counted_and_tried_again_later(world):
     assert report.counts == {"prescribed_not_proposed": 1}
     with world.engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(limitation_proposal)) == 0
+
+
+@pytest.fixture
+def cli(world, database_url, monkeypatch):
+    monkeypatch.setenv("RECOUVREMENT_DATABASE_URL", database_url)
+    from typer.testing import CliRunner
+
+    from recouvrement.adapters.cli import app
+
+    runner = CliRunner()
+    return lambda *args: runner.invoke(app, ["limitation", *args])
+
+
+def test_command_line_dates_and_alerts(world, employer, cli):
+    out = cli(
+        "dates", "--contributor", str(employer), "--on", "2025-01-01", "--login", "agent.urssaf"
+    )
+    assert out.exit_code == 0, out.output
+    assert "2021-12 unedic unemployment_employer : 100,00 €, prescrite depuis le 2024-12-31" in (
+        out.output.replace("\u202f", " ").replace("\xa0", " ")
+    )
+    refused = cli("dates", "--contributor", str(employer), "--login", "agent.autre")
+    assert refused.exit_code == 2
+    stock = cli("dates")
+    assert stock.exit_code == 0, stock.output
+    assert stock.output.startswith("2024 : 1 dettes")
+    assert cli("dates", "--login", "agent.urssaf").exit_code == 2
+    limitation.limitation_step(world.engine, date(2024, 11, 1))
+    alerts = cli("alerts", "--on", "2024-11-01")
+    assert alerts.exit_code == 0, alerts.output
+    assert f"cotisant {employer} — 2021-12" in alerts.output

@@ -42,6 +42,7 @@ STEPS: tuple[str, ...] = (
     "recouvrement.services.escalation:escalation_step",
     "recouvrement.services.refunds:refunds_step",
     "recouvrement.services.transfer_steps:transfers_step",
+    "recouvrement.services.limitation:limitation_step",
     "recouvrement.services.daily_cycle:commitments_step",
 )
 

@@ -333,6 +333,13 @@ def limitation_counts(conn: Connection) -> dict[int | None, tuple[int, int]]:
 # --- reading, for agents ---------------------------------------------------------------------
 
 
+def stock_counts(engine: Engine, actor: Actor) -> dict[int | None, tuple[int, int]]:
+    """`limitation_counts` of the whole stock, for the operators who run the cycle."""
+    require(actor, Permission.CYCLE_RUN)
+    with engine.connect() as conn:
+        return limitation_counts(conn)
+
+
 def dates_for(engine: Engine, actor: Actor, contributor_id: int) -> list[DebtLimitation]:
     """The open debts of one contributor with their limitation dates."""
     require(actor, Permission.LEDGER_READ)

@@ -44,6 +44,7 @@ def _register() -> None:
         ("action_plan", "action-plan"),
         ("receipts", "receipts"),
         ("statistics", "statistics"),
+        ("limitation", "limitation"),
     ):
         module = _optional(module_name)
         if module is not None:
