@@ -55,7 +55,7 @@ from recouvrement.adapters.db.tables import contributor
 from recouvrement.domain.actors import system_actor
 from recouvrement.domain.calls import call_reference
 from recouvrement.domain.ledger import Entry, Posting
-from recouvrement.services.daily_cycle import run_day
+from recouvrement.services.daily_cycle import STEPS, run_day
 from recouvrement.services.ledger_bulk import post_entries_bulk
 
 DB_NAME = "recouvrement_bench_cycle"
@@ -187,12 +187,16 @@ def _load() -> str:
     return f"{os.getloadavg()[0]:.1f}"
 
 
-def run_year(engine, accounts: int, year: int, days: int | None) -> dict[str, list[float]]:
+def run_year(
+    engine, accounts: int, year: int, days: int | None, steps: list[str]
+) -> tuple[dict[str, list[float]], dict[str, dict[str, list[float]]]]:
+    """Each day: its events, then the cycle. Times of the cycle by kind of day, and of each step."""
     first = date(year, 2, 1)
     last = date(year + 1, 1, 31)
     if days:
         last = min(last, first + timedelta(days=days - 1))
     times: dict[str, list[float]] = {}
+    by_step: dict[str, dict[str, list[float]]] = {}
     day = first
     while day <= last:
         t = time.perf_counter()
@@ -204,10 +208,12 @@ def run_year(engine, accounts: int, year: int, days: int | None) -> dict[str, li
             posted += post_entries_bulk(engine, ACTOR, entries).posted
         events_s = time.perf_counter() - t
         t = time.perf_counter()
-        report = run_day(engine, ACTOR, day)
+        report = run_day(engine, ACTOR, day, steps=steps)
         cycle_s = time.perf_counter() - t
         kind = kind_of(day, year)
         times.setdefault(kind, []).append(cycle_s)
+        for step, seconds in report.seconds.items():
+            by_step.setdefault(kind, {}).setdefault(step, []).append(seconds)
         counts = ", ".join(f"{k} {v}" for k, v in report.counts.items() if v)
         slowest = max(report.seconds.items(), key=lambda kv: kv[1], default=("", 0.0))
         print(
@@ -217,7 +223,7 @@ def run_year(engine, accounts: int, year: int, days: int | None) -> dict[str, li
             flush=True,
         )
         day += timedelta(days=1)
-    return times
+    return times, by_step
 
 
 def receipts_rate(url: str, lines: int) -> str:
@@ -235,6 +241,19 @@ def receipts_rate(url: str, lines: int) -> str:
     rate = measure(url, lines)
     flag = "✓" if rate >= TARGET_RECEIPTS else "✗"
     return f"{_n(round(rate))} encaissements/s {flag} (cible ≥ {_n(TARGET_RECEIPTS)})"
+
+
+def step_table(by_step: dict[str, dict[str, list[float]]]) -> list[str]:
+    """Median seconds of each step on an ordinary day and on the day after a due date."""
+    kinds = [
+        k for k in ("jour ordinaire", "lendemain d'échéance", "émission (le 5)") if k in by_step
+    ]
+    steps = list(dict.fromkeys(s for k in kinds for s in by_step[k]))
+    out = [f"  {'étape (médiane, s)':<24}" + "".join(f"{k[:20]:>22}" for k in kinds)]
+    for step in steps:
+        cells = "".join(f"{statistics.median(by_step[k].get(step, [0.0])):>22.2f}" for k in kinds)
+        out.append(f"  {step:<24}{cells}")
+    return out
 
 
 def table(times: dict[str, list[float]]) -> list[str]:
@@ -272,6 +291,9 @@ def main() -> None:
     parser.add_argument("--receipts", type=int, default=1_000_000, help="camt.053 lines")
     parser.add_argument("--notices", action="store_true", help="render the call notices")
     parser.add_argument("--keep", action="store_true", help="keep the database created")
+    parser.add_argument(
+        "--skip", action="append", default=[], help="leave out a step (function name), repeatable"
+    )
     args = parser.parse_args()
     if not args.notices:
         os.environ["RECOUVREMENT_CALL_NOTICES"] = "none"
@@ -306,12 +328,16 @@ def main() -> None:
             f"({time.perf_counter() - t:.0f} s de préparation, {engine.dialect.name})",
             flush=True,
         )
-        times = run_year(engine, args.accounts, args.year, args.days)
+        steps = [s for s in STEPS if s.split(":")[1] not in args.skip]
+        if len(steps) != len(STEPS):
+            print(f"étapes laissées de côté : {', '.join(args.skip)}", flush=True)
+        times, by_step = run_year(engine, args.accounts, args.year, args.days, steps)
         engine.dispose()
         rate = receipts_rate(url, args.receipts)
         buffer = io.StringIO()
         print(f"\n== Cycle quotidien, {_n(args.accounts)} comptes", file=buffer)
         print("\n".join(table(times)), file=buffer)
+        print("\n".join(step_table(by_step)), file=buffer)
         print(f"  import camt.053 ({_n(args.receipts)} lignes) : {rate}", file=buffer)
         print(buffer.getvalue())
     finally:

@@ -34,6 +34,7 @@ from sqlalchemy import (
     Date,
     Engine,
     and_,
+    any_,
     case,
     cast,
     func,
@@ -43,6 +44,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from recouvrement.adapters.db.call_tables import call
 from recouvrement.adapters.db.cycle_tables import document, payment_incident
@@ -61,7 +63,7 @@ from recouvrement.services.daily_cycle_report import Progress, StepReport
 from recouvrement.services.unit_of_work import UnitOfWork
 
 ISSUE_BATCH = 2_000  # notices rendered per commit
-STATUS_BATCH = 20_000  # calls moved per commit
+STATUS_BATCH = 10_000  # calls moved per commit (an IN list on SQLite: under its 32,766 parameters)
 INCIDENT_UNPAID = "unpaid_at_due_date"
 NOTICE = "call_notice"
 ACTOR = system_actor("cycle quotidien")
@@ -86,10 +88,20 @@ def _insert(conn: Connection, table):
     return dialect.insert(table)
 
 
-def _id_ranges(conn: Connection, where, size: int) -> list[tuple[int, int]]:
-    """Consecutive id ranges of at most `size` calls matching `where`, in id order."""
+def _id_batches(conn: Connection, where, size: int) -> list[list[int]]:
+    """The ids of the calls matching `where`, in id order, by batches of at most `size`.
+
+    Batches are lists rather than id ranges: the calls a step looks at (overdue ones of many
+    months, say) are scattered, and a range would make each batch read every call in between."""
     ids = conn.execute(select(call.c.id).where(where).order_by(call.c.id)).scalars().all()
-    return [(ids[i], ids[min(i + size, len(ids)) - 1]) for i in range(0, len(ids), size)]
+    return [list(ids[i : i + size]) for i in range(0, len(ids), size)]
+
+
+def _among(conn: Connection, ids: Sequence[int]):
+    """`call.id` in `ids`: one array parameter on PostgreSQL, an IN list on SQLite."""
+    if conn.dialect.name == "postgresql":
+        return call.c.id == any_(literal(list(ids), ARRAY(BigInteger)))
+    return call.c.id.in_(list(ids))
 
 
 def _principal(b=account_balance):
@@ -115,9 +127,10 @@ def issue_calls_step(engine: Engine, day: date, progress: Progress | None = None
     due = and_(call.c.status == "scheduled", call.c.issue_date <= day)
     render = _renderer() if notices_enabled() else None
     with engine.connect() as conn:
-        ranges = _id_ranges(conn, due, _batch(ISSUE_BATCH if render else STATUS_BATCH))
-    for i, (lo, hi) in enumerate(ranges, 1):
+        batches = _id_batches(conn, due, _batch(ISSUE_BATCH if render else STATUS_BATCH))
+    for i, ids in enumerate(batches, 1):
         with UnitOfWork(engine) as uow:
+            among = _among(uow.conn, ids)
             rows = uow.conn.execute(
                 select(
                     call,
@@ -131,16 +144,14 @@ def issue_calls_step(engine: Engine, day: date, progress: Progress | None = None
                 )
                 .join(contributor, contributor.c.id == call.c.contributor_id)
                 .join(organisation, organisation.c.id == contributor.c.organisation_id)
-                .where(due, call.c.id.between(lo, hi))
+                .where(due, among)
                 .order_by(call.c.id)
             ).all()
             notices = 0
             if render is not None and rows:
                 notices = _produce_notices(uow.conn, rows, day, render)
             issued = uow.conn.execute(
-                update(call)
-                .where(due, call.c.id.between(lo, hi))
-                .values(status="issued", issued_on=day)
+                update(call).where(due, among).values(status="issued", issued_on=day)
             ).rowcount
             amount = sum(r.amount for r in rows)
             audit.record(
@@ -149,13 +160,13 @@ def issue_calls_step(engine: Engine, day: date, progress: Progress | None = None
                 "call.issue",
                 "cycle_day",
                 day.isoformat(),
-                {"calls": issued, "notices": notices, "amount": amount, "ids": [lo, hi]},
+                {"calls": issued, "notices": notices, "amount": amount, "ids": [ids[0], ids[-1]]},
             )
             uow.commit()
         report.add("calls_issued", issued, amount)
         report.add("call_notices", notices)
         if progress is not None:
-            progress(i, len(ranges))
+            progress(i, len(batches))
     return report
 
 
@@ -312,11 +323,6 @@ def _unpaid(where, cutoff):
     )
 
 
-def _in_chunks(ids: Sequence[int], size: int = 10_000):
-    for i in range(0, len(ids), size):
-        yield list(ids[i : i + size])
-
-
 def payment_incidents_step(
     engine: Engine, day: date, progress: Progress | None = None
 ) -> StepReport:
@@ -325,12 +331,11 @@ def payment_incidents_step(
     report = StepReport("payment_incidents")
     past_due = and_(call.c.status.in_(("issued", "overdue")), call.c.due_date < day)
     with engine.connect() as conn:
-        ranges = _id_ranges(conn, past_due, _batch(STATUS_BATCH))
-    for i, (lo, hi) in enumerate(ranges, 1):
-        in_range = call.c.id.between(lo, hi)
-        newly_due = and_(call.c.status == "issued", call.c.due_date < day, in_range)
+        batches = _id_batches(conn, past_due, _batch(STATUS_BATCH))
+    for i, ids in enumerate(batches, 1):
         with UnitOfWork(engine) as uow:
             conn = uow.conn
+            newly_due = and_(call.c.status == "issued", call.c.due_date < day, _among(conn, ids))
             late = {
                 call_id: int(owed)
                 for call_id, owed in conn.execute(_unpaid(newly_due, call.c.due_date))
@@ -357,18 +362,18 @@ def payment_incidents_step(
                     ),
                     incidents,
                 )
-                for ids in _in_chunks(sorted(late)):
-                    overdue += conn.execute(
-                        update(call).where(newly_due, call.c.id.in_(ids)).values(status="overdue")
-                    ).rowcount
-            owed = set(
-                conn.execute(_unpaid(and_(past_due, in_range), literal(day, Date))).scalars()
-            )
-            candidates = conn.execute(select(call.c.id).where(past_due, in_range)).scalars()
+                overdue = conn.execute(
+                    update(call)
+                    .where(newly_due, _among(conn, sorted(late)))
+                    .values(status="overdue")
+                ).rowcount
+            still_owed = and_(past_due, _among(conn, ids))
+            owed = set(conn.execute(_unpaid(still_owed, literal(day, Date))).scalars())
+            settled = [c for c in ids if c not in owed]
             paid = 0
-            for ids in _in_chunks([c for c in candidates if c not in owed]):
-                paid += conn.execute(
-                    update(call).where(past_due, call.c.id.in_(ids)).values(status="paid")
+            if settled:
+                paid = conn.execute(
+                    update(call).where(past_due, _among(conn, settled)).values(status="paid")
                 ).rowcount
             unpaid_total = sum(r["unpaid_amount"] for r in incidents)
             if overdue or paid:
@@ -378,11 +383,16 @@ def payment_incidents_step(
                     "call.payment_incidents",
                     "cycle_day",
                     day.isoformat(),
-                    {"overdue": overdue, "paid": paid, "unpaid": unpaid_total, "ids": [lo, hi]},
+                    {
+                        "overdue": overdue,
+                        "paid": paid,
+                        "unpaid": unpaid_total,
+                        "ids": [ids[0], ids[-1]],
+                    },
                 )
             uow.commit()
         report.add("calls_overdue", overdue, unpaid_total)
         report.add("calls_paid", paid)
         if progress is not None:
-            progress(i, len(ranges))
+            progress(i, len(batches))
     return report
