@@ -12,7 +12,17 @@ from recouvrement.adapters.db.tables import account_balance, audit_event, case_t
 from recouvrement.domain.contributors import ContributorDraft, ContributorKind
 from recouvrement.domain.errors import Conflict, DomainError, Forbidden
 from recouvrement.domain.ledger import Entry, Posting
-from recouvrement.services import authentication, contributors, ledger, write_offs
+from recouvrement.services import (
+    allocation,
+    authentication,
+    contributors,
+    fund_accounts,
+    ledger,
+    write_off_recovery,
+    write_off_report,
+    write_offs,
+)
+from recouvrement.services.ledger_check import check_ledger
 from recouvrement.services.unit_of_work import UnitOfWork
 
 from .case_region import AGREEMENT_START, Region
@@ -132,3 +142,130 @@ def test_an_agent_proposes_only_with_the_permission_and_on_reachable_accounts(re
         propose_in(region.engine, region["agent.cssm"], cid, [KEY], "death")
     view = write_offs.propose(region.engine, region["ura.1"], cid, [list(KEY)], "death", on=ON)
     assert view["proposed_by"] == "ura.1"
+
+
+def pay(engine, cid: int, amount: int, day: date, ref: str) -> None:
+    """A bank receipt allocated as receipts allocate it (services/allocation)."""
+    with UnitOfWork(engine) as uow:
+        postings = allocation.allocation_postings(uow.conn, cid, amount)
+        entry = Entry(
+            f"receipt:{ref}",
+            day,
+            "payment",
+            (Posting("bank", None, "", "", "", amount), *postings),
+        )
+        ledger.post_entries(uow.conn, SYSTEM, [entry])
+        uow.commit()
+
+
+def test_the_director_alone_approves_below_the_threshold_and_the_posting_is_made_once(region):
+    cid = open_debtor(region)
+    wid = propose_in(region.engine, region["ura.1"], cid, [KEY, SURCHARGE], "insolvency")
+    with pytest.raises(Forbidden):
+        write_offs.approve_write_off(region.engine, region["ura.2"], wid, on=ON)
+    with pytest.raises(Forbidden, match="directeur"):
+        write_offs.approve_write_off(region.engine, region["ac.1"], wid, on=ON)
+    view = write_offs.approve_write_off(region.engine, region["dir.urssaf"], wid, on=ON)
+    assert view["state"] == "approved"
+    assert view["written_off"] == 126_000
+    assert balance(region.engine, cid, "receivable", KEY) == 0
+    assert balance(region.engine, cid, "write_off", KEY) == 120_000
+    assert balance(region.engine, cid, "write_off", SURCHARGE) == 6_000
+    with pytest.raises(Conflict, match="approuvée"):
+        write_offs.approve_write_off(region.engine, region["dir.2"], wid, on=ON)
+    assert balance(region.engine, cid, "write_off", KEY) == 120_000
+    with region.engine.connect() as conn:
+        case = conn.execute(select(case_table).where(case_table.c.id == view["case_id"])).one()
+    assert (case.state, case.closed_on) == ("approved", ON)
+
+
+def test_above_the_threshold_and_since_2020_the_accounting_officer_approves_too(region):
+    big = open_debtor(region, 1, principal=200_000, surcharge=0)
+    wid = propose_in(region.engine, SYSTEM, big, [KEY], "closed_liquidation")
+    view = write_offs.approve_write_off(region.engine, region["dir.urssaf"], wid, on=ON)
+    assert (view["state"], view["needed_roles"]) == ("proposed", ["accounting_officer", "director"])
+    assert balance(region.engine, big, "receivable", KEY) == 200_000
+    with pytest.raises(Forbidden, match="déjà approuvé"):
+        write_offs.approve_write_off(region.engine, region["dir.urssaf"], wid, on=ON)
+    view = write_offs.approve_write_off(region.engine, region["ac.1"], wid, on=ON)
+    assert view["state"] == "approved"
+    assert balance(region.engine, big, "write_off", KEY) == 200_000
+    # Décret 2020-852: the director and the accounting officer jointly, whatever the amount.
+    small = open_debtor(region, 2, principal=10_000, surcharge=0)
+    late = date(2021, 3, 1)
+    wid = propose_in(region.engine, SYSTEM, small, [KEY], "death", on=late, source="t:2021")
+    assert write_offs.get_write_off(region.engine, SYSTEM, wid)["needed_roles"] == [
+        "accounting_officer",
+        "director",
+    ]
+
+
+def test_a_key_paid_meanwhile_is_written_off_for_what_is_left_and_a_rejection_posts_nothing(region):
+    cid = open_debtor(region)
+    wid = propose_in(region.engine, SYSTEM, cid, [KEY], "insolvency")
+    pay(region.engine, cid, 20_000, date(2015, 3, 10), "part")
+    view = write_offs.approve_write_off(
+        region.engine, region["dir.urssaf"], wid, on=date(2015, 4, 1)
+    )
+    assert view["lines"][0]["written_off"] == 100_000
+    other = open_debtor(region, 2)
+    wid2 = propose_in(region.engine, SYSTEM, other, [KEY], "insolvency", source="t:r")
+    with pytest.raises(DomainError, match="motif"):
+        write_offs.reject_write_off(region.engine, region["dir.urssaf"], wid2, on=ON, reason=" ")
+    view = write_offs.reject_write_off(
+        region.engine, region["dir.urssaf"], wid2, on=ON, reason="actif découvert"
+    )
+    assert view["state"] == "rejected"
+    assert balance(region.engine, other, "receivable", KEY) == 120_000
+
+
+def test_a_later_receipt_pays_the_written_off_debt_and_the_fund_is_owed_it(region):
+    cid = open_debtor(region)
+    wid = propose_in(region.engine, SYSTEM, cid, [KEY, SURCHARGE], "disappearance")
+    write_offs.approve_write_off(region.engine, region["dir.urssaf"], wid, on=ON)
+    with region.engine.connect() as conn:
+        before = fund_accounts.fund_year(conn, 2015)["unedic"]
+    assert before["written_off"] == 126_000
+    # The debtor reappears and pays 1 000 €: nothing is open, so receipts leave it as a credit…
+    day = date(2015, 6, 1)
+    pay(region.engine, cid, 100_000, day, "late")
+    assert balance(region.engine, cid, "receivable", ("", "credit", "")) == -100_000
+    # …which the daily step moves onto the written-off keys, oldest period first.
+    report = write_off_recovery.recoveries_step(region.engine, day)
+    assert report.counts == {"write_offs_recovered": 1}
+    assert report.amounts == {"write_offs_recovered": 100_000}
+    again = write_off_recovery.recoveries_step(region.engine, day)
+    assert again.counts == {}  # the credit is used: nothing more to post
+    assert balance(region.engine, cid, "receivable", ("", "credit", "")) == 0
+    assert balance(region.engine, cid, "receivable", KEY) == 0
+    left = balance(region.engine, cid, "write_off", KEY) + balance(
+        region.engine, cid, "write_off", SURCHARGE
+    )
+    assert left == 26_000
+    with region.engine.connect() as conn:
+        after = fund_accounts.fund_year(conn, 2015)["unedic"]
+    assert after["written_off"] == 26_000
+    assert after["cashed"] - before["cashed"] == 100_000
+    assert after["owed"] - before["owed"] == 100_000
+    view = write_offs.get_write_off(region.engine, SYSTEM, wid)
+    assert sum(x["recovered"] for x in view["lines"]) == 100_000
+    assert check_ledger(region.engine).findings == 0
+
+
+def test_the_yearly_report_counts_and_sums_by_grounds_and_fund(region):
+    a = open_debtor(region, 1)
+    b = open_debtor(region, 2, principal=50_000, surcharge=0)
+    for cid, grounds, source in ((a, "insolvency", "r:a"), (b, "death", "r:b")):
+        wid = propose_in(region.engine, SYSTEM, cid, [KEY], grounds, source=source)
+        write_offs.approve_write_off(region.engine, region["dir.urssaf"], wid, on=ON)
+    report = write_off_report.yearly_report(region.engine, region["dir.urssaf"], 2015)
+    by = {g["grounds"]: g for g in report["grounds"]}
+    assert (by["insolvency"]["count"], by["insolvency"]["written_off"]) == (1, 120_000)
+    assert by["death"]["by_fund"] == {"unedic": {"written_off": 50_000, "recovered": 0}}
+    assert report["total"] == {"count": 2, "written_off": 170_000, "recovered": 0}
+    assert write_off_report.yearly_report(region.engine, SYSTEM, 2016)["total"]["count"] == 0
+    text = write_off_report.report_csv(report)
+    assert "2015;death;décès du débiteur sans actif;unedic;1;500.00;0.00" in text.splitlines()
+    # An agent of an organisation outside the region sees none of it.
+    outside = write_off_report.yearly_report(region.engine, region["agent.cssm"], 2015)
+    assert outside["total"]["count"] == 0

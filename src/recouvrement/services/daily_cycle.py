@@ -36,6 +36,7 @@ from recouvrement.services.unit_of_work import UnitOfWork
 STEPS: tuple[str, ...] = (
     "recouvrement.services.call_issuing:issue_calls_step",
     "recouvrement.services.allocation:apply_credits_step",
+    "recouvrement.services.write_off_recovery:recoveries_step",
     "recouvrement.services.call_issuing:payment_incidents_step",
     "recouvrement.services.payment_plans:payment_plans_step",
     "recouvrement.services.surcharges:surcharges_step",

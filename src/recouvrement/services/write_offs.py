@@ -157,20 +157,24 @@ def propose_write_off(
             for k in lines
         ],
     )
-    case_id = cases.open_case_in(
-        conn,
-        actor,
-        "write_off",
-        on=on,
-        payload={
-            "write_off_id": write_off_id,
-            "grounds": ground.value,
-            "total": total,
-            "source": source,
-        },
-        contributor_id=contributor_id,
-    )
-    conn.execute(update(write_off).where(write_off.c.id == write_off_id).values(case_id=case_id))
+    case_id = None
+    if _agreement_in_force(on):
+        case_id = cases.open_case_in(
+            conn,
+            actor,
+            "write_off",
+            on=on,
+            payload={
+                "write_off_id": write_off_id,
+                "grounds": ground.value,
+                "total": total,
+                "source": source,
+            },
+            contributor_id=contributor_id,
+        )
+        conn.execute(
+            update(write_off).where(write_off.c.id == write_off_id).values(case_id=case_id)
+        )
     audit.record(
         conn,
         actor,
@@ -187,6 +191,16 @@ def propose_write_off(
         },
     )
     return write_off_id
+
+
+def _agreement_in_force(on: date) -> bool:
+    """The `write_off` case belongs to the ISU agreement's activity; outside its span (the
+    agreement ended with the RSI) the write-off is worked from its own record only."""
+    try:
+        cases.resolve_agreement(cases.DEFAULT_AGREEMENT, on)
+    except DomainError:
+        return False
+    return True
 
 
 def propose(
