@@ -52,6 +52,9 @@ class Permission(StrEnum):
     COLLECTION_REMIND = "collection.remind"
     PAYMENT_PLANS_REQUEST = "payment_plans.request"
     PAYMENT_PLANS_DECIDE = "payment_plans.decide"
+    LEGACY_IMPORT = "legacy.import"
+    AUDITS_PLAN = "audits.plan"
+    AUDITS_PERFORM = "audits.perform"
 
 
 _AGENT_BASE = {Permission.CONTRIBUTORS_READ, Permission.LEDGER_READ, Permission.CALLS_READ}
@@ -78,6 +81,10 @@ _COLLECTION = {
 # Payment plans (CSS R243-21, services/payment_plans.py): the joint organisation's agents examine
 # and decide by the director's delegation; a contributor asks for their own.
 _PLANS = {Permission.PAYMENT_PLANS_REQUEST, Permission.PAYMENT_PLANS_DECIDE}
+# The CACM's debt stock is imported by the collector's agents and accounting officer
+# (services/legacy_stock.py); the audit plan is drafted by the joint organisation's agents and
+# carried out by the collector's (services/audit_plan.py; directors sign it off as a case).
+_AUDITS = {Permission.AUDITS_PLAN, Permission.AUDITS_PERFORM, Permission.LEGACY_IMPORT}
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.AGENT: frozenset(
         _AGENT_BASE
@@ -87,6 +94,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         | _SURCHARGES
         | _COLLECTION
         | _PLANS
+        | _AUDITS
         | {Permission.CONTRIBUTORS_WRITE, Permission.REGISTRATION_IMPORT}
     ),
     Role.JOINT_UNIT_AGENT: frozenset(
@@ -97,6 +105,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         | _SURCHARGES
         | _COLLECTION
         | _PLANS
+        | _AUDITS
         | {Permission.CONTRIBUTORS_WRITE, Permission.REGISTRATION_IMPORT}
     ),
     Role.MANAGER: frozenset(
@@ -107,6 +116,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         | _SURCHARGES
         | _COLLECTION
         | _PLANS
+        | _AUDITS
         | {Permission.CONTRIBUTORS_WRITE, Permission.REGISTRATION_IMPORT}
     ),
     Role.DIRECTOR: frozenset(
@@ -116,6 +126,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         _AGENT_BASE
         | _RECEIPTS
         | {Permission.LEDGER_POST, Permission.REFUNDS_APPROVE, Permission.WRITE_OFFS_APPROVE}
+        | {Permission.LEGACY_IMPORT}
     ),
     Role.AUDITOR: frozenset(_AGENT_BASE),
     Role.APPEALS_BOARD_MEMBER: frozenset(_AGENT_BASE | {Permission.REMISSION_DECIDE}),

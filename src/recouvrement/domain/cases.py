@@ -41,6 +41,7 @@ class CaseType(StrEnum):
     SURCHARGE_REMISSION = "surcharge_remission"
     WRITE_OFF = "write_off"
     PAYMENT_PLAN = "payment_plan"
+    AUDIT_PLAN = "audit_plan"
 
 
 class Priority(StrEnum):
@@ -198,6 +199,17 @@ _ROWS: list[tuple] = [
         (_T.PAYMENT_PLAN, state, "withdraw", Rule("withdrawn", W, closes=True, needs=("reason",)))
         for state in ("requested", WAITING)
     ),
+    # Plan de contrôle (art. 4 « Contrôle des cotisants »): built jointly, approved by a director
+    # of each party; its audits are carried out through services/audit_plan.py.
+    (_T.AUDIT_PLAN, "draft", "submit", Rule("awaiting_signoffs", W)),
+    (_T.AUDIT_PLAN, "draft", "abandon", Rule("abandoned", W, closes=True, needs=("reason",))),
+    (
+        _T.AUDIT_PLAN,
+        "awaiting_signoffs",
+        "sign_off",
+        Rule("approved", D, closes=True, joint_signoff=True),
+    ),
+    (_T.AUDIT_PLAN, "awaiting_signoffs", "decline", Rule("draft", D, needs=("reason",))),
 ]
 
 TRANSITIONS: dict[tuple[CaseType, str, str], Rule] = {(t, s, a): r for t, s, a, r in _ROWS}
@@ -214,6 +226,7 @@ INITIAL_STATE = {
     CaseType.SURCHARGE_REMISSION: "requested",
     CaseType.WRITE_OFF: "proposed",
     CaseType.PAYMENT_PLAN: "requested",
+    CaseType.AUDIT_PLAN: "draft",
 }
 
 # The agreement activity (ISU agreement art. 4 and 7) each case type belongs to.
@@ -229,6 +242,7 @@ ACTIVITY = {
     CaseType.SURCHARGE_REMISSION: "surcharge_remission_requests",
     CaseType.WRITE_OFF: "write_offs",
     CaseType.PAYMENT_PLAN: "payment_plan_requests",
+    CaseType.AUDIT_PLAN: "audit_plan_definition",
 }
 
 # Fields a case must be opened with.
@@ -244,6 +258,7 @@ OPENING_FIELDS = {
     CaseType.SURCHARGE_REMISSION: ("request_id",),
     CaseType.WRITE_OFF: ("write_off_id", "grounds"),
     CaseType.PAYMENT_PLAN: ("months",),
+    CaseType.AUDIT_PLAN: ("year",),
 }
 
 ASSIGNABLE_ROLES = frozenset({Role.AGENT, Role.JOINT_UNIT_AGENT})

@@ -1,0 +1,180 @@
+"""The CACM's debt stock at 31 December 2012, end to end on both backends: import → balances →
+calls and debt files → surcharges at the old scale from the stock date → a bank receipt allocated
+to the legacy debt → report; malformed files, rejected lines and replays."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from recouvrement.adapters.db.call_tables import call
+from recouvrement.adapters.db.cycle_tables import payment_incident
+from recouvrement.adapters.db.tables import journal_entry, journal_posting
+from recouvrement.domain.actors import Actor, Role
+from recouvrement.domain.contributors import ContributorDraft, ContributorKind, Establishment
+from recouvrement.domain.errors import DomainError, Forbidden
+from recouvrement.domain.payment_reference import account_reference
+from recouvrement.services import contributors, ledger, legacy_stock, receipts
+from recouvrement.services.surcharges import surcharges_step
+
+from .conftest import SYSTEM
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "legacy"
+CSV = (FIXTURES / "cacm-stock-2012.csv").read_bytes()
+JSONL = (FIXTURES / "cacm-stock-2012.jsonl").read_bytes()
+TODAY = date(2013, 3, 20)  # transmitted before the end of March 2013 (art. 3.2.1)
+
+
+def _employer(engine, name, siren, siret, territory, organisation):
+    draft = ContributorDraft(
+        kind=ContributorKind.EMPLOYER,
+        name=name,
+        territory=territory,
+        organisation_code=organisation,
+        siren=siren,
+        establishments=(Establishment(siret, territory),),
+    )
+    return contributors.create_contributor(engine, SYSTEM, draft, date(2010, 1, 1))["id"]
+
+
+@pytest.fixture
+def stock(world):
+    e = world.engine
+    garage = _employer(e, "Garage de Mamoudzou", "732829320", "73282932000017", "976", "CSSM")
+    btp = _employer(e, "BTP de Koungou", "443061841", "44306184100013", "976", "CSSM")
+    _employer(e, "Imprimerie lyonnaise", "552100554", "55210055400013", "69", "URSSAF-REG")
+    return world, garage, btp
+
+
+def _entries(engine) -> int:
+    with engine.connect() as conn:
+        return conn.scalar(select(func.count()).select_from(journal_entry))
+
+
+def test_import_posts_opening_entries_and_keeps_rejected_lines(stock):
+    world, garage, btp = stock
+    report = legacy_stock.import_legacy_file(
+        world.engine, world.cssm_agent, CSV, "cacm-stock-2012.csv", TODAY
+    )
+    assert report["status"] == "imported"
+    assert (report["lines"], report["applied"], report["rejected"]) == (6, 4, 2)
+    assert report["file_total"] == 864_600 == report["control_total"]
+    assert (report["applied_total"], report["rejected_total"]) == (714_600, 150_000)
+    assert report["reconciled"] is True and report["control_source"] == "header"
+    assert [(r["line"], r["code"]) for r in report["rejects"]] == [
+        (7, "not_mayotte"),
+        (8, "after_stock_date"),
+    ]
+    assert ledger.balance(world.engine, SYSTEM, garage) == 249_600
+    assert ledger.balance(world.engine, SYSTEM, btp) == 465_000
+    assert ledger.balance(world.engine, SYSTEM, btp, item="surcharge_legacy") == 45_000
+    with world.engine.connect() as conn:
+        dates = set(
+            conn.scalars(
+                select(journal_entry.c.value_date).where(journal_entry.c.cause == "opening")
+            )
+        )
+        calls = {
+            (r.contributor_id, r.period): (r.kind, r.status, r.due_date, r.amount)
+            for r in conn.execute(select(call))
+        }
+        incidents = sorted((r.period, r.kind) for r in conn.execute(select(payment_incident)))
+    assert dates == {date(2012, 12, 31)}
+    assert calls[(garage, "2012-10")] == ("legacy_stock", "overdue", date(2012, 11, 15), 249_600)
+    assert calls[(btp, "2011-Q4")] == ("legacy_stock", "overdue", date(2012, 1, 15), 345_000)
+    # amicable and incident pieces are debt files for escalation; the enforced one keeps its state
+    assert incidents == [
+        ("2012-06", "cacm_payment_incident"),
+        ("2012-06", "unpaid_at_due_date"),
+        ("2012-10", "unpaid_at_due_date"),
+    ]
+
+
+def test_reimport_changes_nothing_and_pieces_already_taken_are_counted(stock):
+    world, garage, _btp = stock
+    legacy_stock.import_legacy_file(world.engine, SYSTEM, CSV, "cacm.csv", TODAY)
+    before = _entries(world.engine)
+    again = legacy_stock.import_legacy_file(world.engine, SYSTEM, CSV, "cacm.csv", TODAY)
+    assert again["status"] == "already_imported" and _entries(world.engine) == before
+    other = legacy_stock.import_legacy_file(world.engine, SYSTEM, JSONL, "cacm.jsonl", TODAY)
+    assert (other["applied"], other["already_applied"], other["rejected"]) == (0, 4, 1)
+    assert other["rejects"][0]["code"] == "duplicate_piece"
+    assert other["reconciled"] is False and other["difference"] == -1_200
+    assert _entries(world.engine) == before
+    assert ledger.balance(world.engine, SYSTEM, garage) == 249_600
+
+
+def test_a_malformed_file_applies_nothing(stock):
+    world, _garage, _btp = stock
+    truncated = (FIXTURES / "cacm-stock-truncated.csv").read_bytes()
+    with pytest.raises(DomainError, match="annonce 9 pièces"):
+        legacy_stock.import_legacy_file(world.engine, SYSTEM, truncated, "t.csv", TODAY)
+    no_date = CSV.replace(b"stock_date=2012-12-31;", b"")
+    with pytest.raises(DomainError, match="stock_date obligatoire"):
+        legacy_stock.import_legacy_file(world.engine, SYSTEM, no_date, "t.csv", TODAY)
+    wrong_date = CSV.replace(b"stock_date=2012-12-31", b"stock_date=2013-12-31")
+    with pytest.raises(DomainError, match="31/12/2012"):
+        legacy_stock.import_legacy_file(world.engine, SYSTEM, wrong_date, "t.csv", TODAY)
+    with pytest.raises(DomainError, match="colonnes obligatoires absentes : siren"):
+        legacy_stock.import_legacy_file(
+            world.engine, SYSTEM, CSV.replace(b"siren;siret", b"sirene;siret"), "t.csv", TODAY
+        )
+    with pytest.raises(DomainError, match="UTF-8"):
+        legacy_stock.import_legacy_file(world.engine, SYSTEM, b"\xff\xfe", "t.csv", TODAY)
+    assert _entries(world.engine) == 0
+    reader = Actor("lecteur", None, None, frozenset({Role.AUDITOR}))
+    with pytest.raises(Forbidden):
+        legacy_stock.import_legacy_file(world.engine, reader, CSV, "t.csv", TODAY)
+
+
+def test_surcharges_run_from_the_stock_date_at_the_old_scale(stock):
+    """Nothing the CACM counted is charged again; from the stock date the 2008–2017 scale of the
+    debt's period (0.4 % a month) applies, not 2018's 0.2 %, and no new initial 5 %."""
+    world, _garage, _btp = stock
+    legacy_stock.import_legacy_file(world.engine, SYSTEM, CSV, "cacm.csv", TODAY)
+    report = surcharges_step(world.engine, date(2013, 1, 20))
+    assert report.amounts.get("surcharge_initial_posted", 0) == 0
+    # 15 January 2013: 0.4 % of 1,500 + 900 (garage), 3,000 and 1,200 (btp)
+    assert report.amounts["surcharge_additional_posted"] == 600 + 360 + 1_200 + 480
+    with world.engine.connect() as conn:
+        values = set(
+            conn.scalars(
+                select(journal_posting.c.value_date).where(
+                    journal_posting.c.item == "surcharge_additional"
+                )
+            )
+        )
+    assert values == {date(2013, 1, 16)}
+
+
+def test_a_bank_receipt_pays_the_oldest_legacy_principal_and_the_report_shows_it(stock):
+    world, _garage, btp = stock
+    legacy_stock.import_legacy_file(world.engine, world.cssm_agent, CSV, "cacm.csv", TODAY)
+    statement = (
+        "bank_reference,booking_date,value_date,amount,currency,debtor_name,debtor_iban,reference\n"
+        f"VIR-CACM-1,2013-04-02,2013-04-02,1000.00,EUR,BTP de Koungou,,{account_reference(btp)}\n"
+    ).encode()
+    receipts.import_statement(world.engine, SYSTEM, statement, file_format="csv", file_name="r.csv")
+    # the oldest due principal first (2011-Q4, due 15 January 2012), before any surcharge
+    assert (
+        ledger.balance(world.engine, SYSTEM, btp, item="unemployment_employer", period="2011-Q4")
+        == 200_000
+    )
+    assert ledger.balance(world.engine, SYSTEM, btp, item="surcharge_legacy") == 45_000
+    report = legacy_stock.stock_report(world.engine, world.cssm_agent)
+    assert report["taken_over"] == {"principal": 660_000, "surcharges": 54_600}
+    assert report["outstanding"] == {"principal": 560_000, "surcharges": 54_600}
+    assert report["settled_principal"] == 100_000
+    assert report["by_status"]["enforced"] == {
+        "pieces": 1,
+        "principal": 300_000,
+        "surcharges": 45_000,
+    }
+    text = "\n".join(legacy_stock.format_report(report))
+    assert "principal soldé 1 000,00 €" in text.replace("\u202f", " ").replace("\xa0", " ")
+    # an agent of another organisation sees nothing of the CSSM's stock
+    outsider = legacy_stock.stock_report(world.engine, world.outsider)
+    assert outsider["taken_over"] == {"principal": 0, "surcharges": 0}
