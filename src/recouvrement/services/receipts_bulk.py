@@ -461,8 +461,10 @@ def _import_rows(read: Connection, import_id: int, after: int, size: int):
             receipt.c.return_reason,
             original.c.entry_key.label("original_key"),
             original.c.match_entry_key.label("original_match_key"),
+            journal_entry.c.id.label("posted_id"),
         )
         .outerjoin(original, original.c.returned_by_id == receipt.c.id)
+        .outerjoin(journal_entry, journal_entry.c.idempotency_key == receipt.c.entry_key)
         .where(
             receipt.c.import_id == import_id,
             receipt.c.id > after,
@@ -497,18 +499,9 @@ def import_entries(
         done = 0
         while rows := _import_rows(read, import_id, after, batch_size):
             after = rows[-1].id
-            posted: set[str] = set()
-            for chunk in _chunks([r.entry_key for r in rows], 5_000):
-                posted.update(
-                    read.scalars(
-                        select(journal_entry.c.idempotency_key).where(
-                            journal_entry.c.idempotency_key.in_(chunk)
-                        )
-                    )
-                )
             balances.load(read, {r.contributor_id for r in rows if r.contributor_id is not None})
             for r in rows:
-                if r.entry_key in posted:
+                if r.posted_id is not None:  # posted by an earlier attempt (a crash after it)
                     continue
                 for entry in _entries_of(read, r, balances, built):
                     if entry.idempotency_key in targets:
