@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import json
 import os
 from collections import defaultdict
 from dataclasses import dataclass
@@ -41,7 +40,6 @@ from sqlalchemy import (
     and_,
     cast,
     func,
-    literal,
     or_,
     select,
     union_all,
@@ -317,7 +315,7 @@ def letter_context(
     }
 
 
-def _write_atomically(path: Path, content: bytes) -> None:
+def write_atomically(path: Path, content: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_bytes(content)
@@ -355,7 +353,7 @@ def _take(conn: Connection, files: list[DueFile], day: date, render_many) -> dic
             for (f, ctx), content in zip(items, pdfs, strict=True):
                 reference = ctx["letter"]["reference"]
                 relative = Path(code) / f.period / f"{reference}.pdf"
-                _write_atomically(root / relative, content)
+                write_atomically(root / relative, content)
                 documents[reference] = {
                     "contributor_id": f.contributor_id,
                     "kind": code,
@@ -445,83 +443,9 @@ def escalation_step(engine: Engine, day: date, progress: Progress | None = None)
             report.add(code, n, amounts[code])
         if progress is not None:
             progress(i, len(batches))
+    from recouvrement.services.bailiff_handover import write_handover_files
+
     handed = write_handover_files(engine, day)
     if handed:
         report.add("handover_files", handed)
     return report
-
-
-# --- hand-over to the commissaire de justice --------------------------------------------------
-
-
-def handover_rows(conn: Connection, day: date) -> list[dict]:
-    """The files handed over on `day`, with what the commissaire de justice needs to act: the
-    debtor, the contrainte (reference, date) and the amount pursued."""
-    s, ctr = collection_step, collection_step.alias("ctr")
-    rows = conn.execute(
-        select(
-            s.c.contributor_id,
-            s.c.period,
-            s.c.reference,
-            s.c.amount,
-            ctr.c.reference.label("enforcement_order"),
-            ctr.c.reached_on.label("enforcement_order_on"),
-            contributor.c.name,
-            contributor.c.address,
-            contributor.c.siren,
-            contributor.c.kind,
-            organisation.c.code.label("organisation"),
-        )
-        .join(contributor, contributor.c.id == s.c.contributor_id)
-        .join(organisation, organisation.c.id == contributor.c.organisation_id)
-        .outerjoin(
-            ctr,
-            and_(
-                ctr.c.contributor_id == s.c.contributor_id,
-                ctr.c.period == s.c.period,
-                ctr.c.step == literal("enforcement_order"),
-            ),
-        )
-        .where(s.c.step == HANDOVER, s.c.reached_on == day)
-        .order_by(organisation.c.code, s.c.contributor_id, s.c.period)
-    ).mappings()
-    return [dict(r) for r in rows]
-
-
-def write_handover_files(engine: Engine, day: date) -> int:
-    """One JSON file per organisation of the files handed over on `day`; rebuilt from the table
-    each run, so the same day gives the same bytes and a crash before it loses nothing."""
-    with engine.connect() as conn:
-        rows = handover_rows(conn, day)
-    by_org: dict[str, list[dict]] = defaultdict(list)
-    for r in rows:
-        by_org[r["organisation"]].append(
-            {
-                "contributor_id": int(r["contributor_id"]),
-                "name": r["name"],
-                "address_lines": [x.strip() for x in (r["address"] or "").splitlines() if x],
-                "siren": r["siren"],
-                "kind": r["kind"],
-                "period": r["period"],
-                "handover_reference": r["reference"],
-                "enforcement_order_reference": r["enforcement_order"],
-                "enforcement_order_date": (
-                    r["enforcement_order_on"].isoformat() if r["enforcement_order_on"] else None
-                ),
-                "amount_cents": int(r["amount"]),
-                "payment_reference": account_reference(int(r["contributor_id"])),
-            }
-        )
-    for org, files in by_org.items():
-        content = {
-            "schema": "recouvrement.bailiff_handover/1",
-            "organisation": org,
-            "day": day.isoformat(),
-            "files": files,
-            "total_cents": sum(f["amount_cents"] for f in files),
-        }
-        body = json.dumps(content, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
-        _write_atomically(
-            documents_dir() / HANDOVER / org / f"{day.isoformat()}.json", body.encode()
-        )
-    return len(by_org)

@@ -17,6 +17,7 @@ _MODULES = (
     "statements",
     "receipts",
     "payment_plans",
+    "collection",
 )
 
 
