@@ -45,6 +45,7 @@ def _register() -> None:
         ("receipts", "receipts"),
         ("statistics", "statistics"),
         ("limitation", "limitation"),
+        ("collection", "collection"),
     ):
         module = _optional(module_name)
         if module is not None:
