@@ -74,6 +74,11 @@ def _deliver(engine: Engine, row: dict, day: date, counts: Counter, amounts: Cou
         counts["emails_sent"] += 1
 
 
+def _reload(engine: Engine, agreement: str, year: int, kind: TransferKind) -> dict:
+    with engine.connect() as conn:
+        return transfers.find_transfer(conn, agreement, year, kind)
+
+
 def _advance(engine: Engine, agreement: str, day: date, counts: Counter, amounts: Counter):
     rules = transfers.rules_for(agreement, day.year)
     year = day.year
@@ -92,8 +97,9 @@ def _advance(engine: Engine, agreement: str, day: date, counts: Counter, amounts
         if year == rules.first_advance_year and notice is None:
             counts["advance_waiting_for_notification"] += 1
             return
-        row = transfers.plan_advance(engine, ACTOR, year)
+        transfers.plan_advance(engine, ACTOR, year)
         counts["advances_planned"] += 1
+        row = _reload(engine, agreement, year, TransferKind.ADVANCE)
     _deliver(engine, dict(row), day, counts, amounts)
 
 
@@ -112,8 +118,9 @@ def _regularisation(engine: Engine, agreement: str, day: date, counts: Counter, 
         if advance is None:
             counts["regularisation_without_advance"] += 1
             return
-        row = transfers.plan_regularisation(engine, ACTOR, year)
+        transfers.plan_regularisation(engine, ACTOR, year)
         counts["regularisations_planned"] += 1
+        row = _reload(engine, agreement, year, TransferKind.REGULARISATION)
     row = dict(row)
     paid_by_agency = row["direction"] in transfer_dispatch.PAID_BY_AGENCY
     if paid_by_agency and day < announcement_deadline(rules, row["due_on"]).date():
