@@ -16,7 +16,7 @@ from recouvrement.adapters.db.limitation_tables import (
 )
 from recouvrement.adapters.db.remission_tables import write_off_line
 from recouvrement.domain.contributors import ContributorDraft, ContributorKind
-from recouvrement.domain.errors import DomainError, Forbidden
+from recouvrement.domain.errors import Conflict, DomainError, Forbidden
 from recouvrement.services import contributors, ledger, limitation
 from recouvrement.services.unit_of_work import UnitOfWork
 
@@ -189,12 +189,22 @@ def test_step_lists_alerts_and_proposes_prescribed_debts_once(region):
     assert [a["contributor_id"] for a in listed] == [soon]
 
 
-def test_a_refused_proposal_is_counted_and_tried_again_later(world):
-    """Outside the ISU agreement's years no write-off case can be opened: nothing is marked."""
+def test_a_refused_proposal_is_counted_and_tried_again_later(world, monkeypatch):
+    """A key already in an agent's pending proposal is refused: nothing is marked, the debt is
+    proposed again on a later day."""
+    from recouvrement.services import write_offs
+
+    def refuse(*args, **kwargs):
+        raise Conflict.single(
+            "keys", "déjà proposé en non-valeur et en attente", "already_proposed"
+        )
+
     cid = open_account(world, 6)
     add_call(world.engine, cid, "2019-06", date(2019, 7, 15))
     owe(world.engine, cid, "2019-06", 25_00)
-    report = limitation.limitation_step(world.engine, date(2023, 3, 1))
+    with monkeypatch.context() as patched:
+        patched.setattr(write_offs, "propose_write_off", refuse)
+        report = limitation.limitation_step(world.engine, date(2023, 3, 1))
     assert report.counts == {"prescribed_not_proposed": 1}
     with world.engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(limitation_proposal)) == 0

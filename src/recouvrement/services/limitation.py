@@ -27,20 +27,16 @@ from typing import NamedTuple
 
 from sqlalchemy import (
     Connection,
-    Date,
     Engine,
     Integer,
-    String,
     and_,
-    case,
     cast,
     exists,
     extract,
     func,
-    literal,
+    or_,
     select,
     tuple_,
-    type_coerce,
 )
 
 from recouvrement.adapters.db.call_tables import call
@@ -212,53 +208,71 @@ def _rule_ranges(params: ParameterSet, scheme: str, kind: str) -> list[tuple[int
     return ranges
 
 
-def _date_sql(conn: Connection, year_expr, rule: rules.ClaimRule):
-    text = cast(year_expr + rule.years_after, String) + literal(
-        f"-{rule.month:02d}-{rule.day:02d}", String
-    )
-    if conn.dialect.name == "sqlite":
-        return type_coerce(text, Date)
-    return cast(text, Date)
+def _last_basis_year(rule: rules.ClaimRule, until: date) -> int:
+    """The last basis year whose claim expiry falls on or before `until`."""
+    late = (rule.month, rule.day) > (until.month, until.day)
+    return until.year - rule.years_after - late
 
 
-def _base_query(conn: Connection, params: ParameterSet):
-    """SELECT of every open debt with its claim expiry (no acts), and the date expression."""
+class _Columns(NamedTuple):
+    year: object  # the period's year
+    due_year: object  # the due date's year, or the period's when there is no call
+    surcharge: object  # the item is a surcharge
+
+
+def _debts(conn: Connection) -> tuple[object, _Columns]:
+    """The open debts joined to their scheme and call, and the columns the rules read."""
     b = account_balance
     year = cast(func.substr(b.c.period, 1, 4), Integer)
     due_year = func.coalesce(cast(extract("year", call.c.due_date), Integer), year)
     surcharge = b.c.item.in_(sorted(SURCHARGE_ITEMS))
-    whens = []
+    source = b.join(contributor, contributor.c.id == b.c.contributor_id).outerjoin(
+        call, and_(call.c.contributor_id == b.c.contributor_id, call.c.period == b.c.period)
+    )
+    return source, _Columns(year, due_year, surcharge)
+
+
+def _open(query):
+    b = account_balance
+    return query.where(b.c.ledger_account == RECEIVABLE, b.c.balance > 0, b.c.item != CREDIT_ITEM)
+
+
+def _until_clause(params: ParameterSet, cols: _Columns, until: date):
+    """Rows whose claim expiry is on or before `until`, as integer comparisons on years."""
+    clauses = []
     for scheme in rules.SCHEMES:
         for kind in ("principal", "surcharge"):
-            of_kind = surcharge if kind == "surcharge" else ~surcharge
+            of_kind = cols.surcharge if kind == "surcharge" else ~cols.surcharge
             for first, last, rule in _rule_ranges(params, scheme, kind):
-                basis = due_year if rule.basis == "exigibility" else year
-                whens.append(
-                    (
-                        and_(contributor.c.kind == scheme, of_kind, year.between(first, last)),
-                        _date_sql(conn, basis, rule),
+                basis = cols.due_year if rule.basis == "exigibility" else cols.year
+                clauses.append(
+                    and_(
+                        contributor.c.kind == scheme,
+                        of_kind,
+                        cols.year.between(first, last),
+                        basis <= _last_basis_year(rule, until),
                     )
                 )
-    expiry = case(*whens, else_=None)
-    query = (
-        select(
-            b.c.contributor_id,
-            b.c.fund,
-            b.c.item,
-            b.c.period,
-            b.c.balance,
-            call.c.due_date,
-            contributor.c.kind,
-            expiry.label("expiry"),
-        )
-        .select_from(
-            b.join(contributor, contributor.c.id == b.c.contributor_id).outerjoin(
-                call, and_(call.c.contributor_id == b.c.contributor_id, call.c.period == b.c.period)
-            )
-        )
-        .where(b.c.ledger_account == RECEIVABLE, b.c.balance > 0, b.c.item != CREDIT_ITEM)
-    )
-    return query, expiry
+    return or_(*clauses)
+
+
+class _Claims:
+    """Claim expiries by (scheme, surcharge, period year, due year), computed once each."""
+
+    def __init__(self, params: ParameterSet):
+        self.params = params
+        self.cache: dict[tuple, date | None] = {}
+
+    def __call__(self, scheme: str, surcharge: bool, year: int, due_year: int) -> date | None:
+        key = (scheme, surcharge, year, due_year)
+        if key not in self.cache:
+            kind = "surcharge" if surcharge else "principal"
+            if FIRST_YEAR <= year <= LAST_YEAR:
+                rule = rules.claim_rule(self.params, scheme, kind, year)
+                self.cache[key] = rule.expiry(due_year if rule.basis == "exigibility" else year)
+            else:
+                self.cache[key] = None
+        return self.cache[key]
 
 
 def limitation_dates(
@@ -271,28 +285,42 @@ def limitation_dates(
     """The limitation date of every open debt (or of the given contributors' / periods'), with
     `until` only those whose date is on or before it."""
     params = load_parameters()
-    query, expiry = _base_query(conn, params)
+    source, cols = _debts(conn)
+    b = account_balance
+    query = _open(
+        select(
+            b.c.contributor_id,
+            b.c.fund,
+            b.c.item,
+            b.c.period,
+            b.c.balance,
+            call.c.due_date,
+            contributor.c.kind,
+            cols.year.label("year"),
+            cols.due_year.label("due_year"),
+        ).select_from(source)
+    )
     if periods is not None:
-        query = query.where(account_balance.c.period.in_(sorted(set(periods))))
+        query = query.where(b.c.period.in_(sorted(set(periods))))
     if until is not None:
-        query = query.where(expiry <= until)
+        query = query.where(_until_clause(params, cols, until))
     if contributor_ids is None:
         rows = conn.execute(query).all()
     else:
         wanted = sorted(set(contributor_ids))
         rows = list(
             itertools.chain.from_iterable(
-                conn.execute(
-                    query.where(account_balance.c.contributor_id.in_(wanted[i : i + CHUNK]))
-                ).all()
+                conn.execute(query.where(b.c.contributor_id.in_(wanted[i : i + CHUNK]))).all()
                 for i in range(0, len(wanted), CHUNK)
             )
         )
     events = events_of(conn, {r.contributor_id for r in rows})
+    claims = _Claims(params)
+    surcharges = SURCHARGE_ITEMS
     out = []
     for r in rows:
+        expires = claims(r.kind, r.item in surcharges, r.year, r.due_year)
         acts = events.get((r.contributor_id, r.period))
-        expires = r.expiry
         if acts and expires is not None:
             expires = rules.expiry(params, r.kind, _kind(r.item), r.period, r.due_date, acts)
             if until is not None and expires > until:
@@ -307,26 +335,34 @@ def limitation_dates(
 
 
 def limitation_counts(conn: Connection) -> dict[int | None, tuple[int, int]]:
-    """(number of debts, amount in cents) by year of limitation date, for all open debts."""
+    """(number of debts, amount in cents) by year of limitation date, for all open debts: the
+    debts are grouped by what their date depends on, so the rules run once per group."""
     params = load_parameters()
-    query, _ = _base_query(conn, params)
+    source, cols = _debts(conn)
+    b = account_balance
     without_acts = ~exists().where(
-        limitation_event.c.contributor_id == account_balance.c.contributor_id,
-        limitation_event.c.period == account_balance.c.period,
+        limitation_event.c.contributor_id == b.c.contributor_id,
+        limitation_event.c.period == b.c.period,
     )
-    sub = query.where(without_acts).subquery()
-    year = cast(func.substr(cast(sub.c.expiry, String), 1, 4), Integer)
+    keys = (contributor.c.kind, cols.surcharge, cols.year, cols.due_year)
+    query = _open(
+        select(*keys, func.count(), func.sum(b.c.balance)).select_from(source).where(without_acts)
+    ).group_by(*keys)
+    claims = _Claims(params)
     out: dict[int | None, tuple[int, int]] = {}
-    for r in conn.execute(
-        select(year.label("year"), func.count(), func.sum(sub.c.balance)).group_by(year)
-    ):
-        out[r.year] = (int(r[1]), int(r[2] or 0))
+
+    def add(limit: date | None, count: int, amount: int) -> None:
+        year = None if limit is None else limit.year
+        before = out.get(year, (0, 0))
+        out[year] = (before[0] + count, before[1] + amount)
+
+    for kind, surcharge, year, due_year, count, amount in conn.execute(query):
+        add(claims(kind, bool(surcharge), year, due_year), int(count), int(amount or 0))
     ids = [r[0] for r in conn.execute(select(limitation_event.c.contributor_id).distinct())]
     acted = events_of(conn, ids)
     for d in limitation_dates(conn, contributor_ids=ids):
-        if d.limitation_date is not None and (d.contributor_id, d.period) in acted:
-            count, amount = out.get(d.limitation_date.year, (0, 0))
-            out[d.limitation_date.year] = (count + 1, amount + d.amount)
+        if (d.contributor_id, d.period) in acted:
+            add(d.limitation_date, 1, d.amount)
     return out
 
 
