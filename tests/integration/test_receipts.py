@@ -21,7 +21,7 @@ from recouvrement.domain.ledger import Entry, Posting
 from recouvrement.domain.payment_reference import account_reference
 from recouvrement.services import contributors, ledger, receipts
 from recouvrement.services import receipts_bulk as bulk
-from recouvrement.services.allocation import allocation_postings
+from recouvrement.services.allocation import allocation_postings, apply_credits_step
 from recouvrement.services.ledger_check import check_ledger
 from recouvrement.services.unit_of_work import UnitOfWork
 
@@ -32,9 +32,9 @@ from .ledger_helpers import counts, siren
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "camt053"
 STATEMENT = FIXTURES / "statement_001_02.xml"
 BANK_IBAN = "FR7630006000011234567890189"
-JAN, FEB = "2015-01", "2015-02"
+JAN, FEB, MAR = "2015-01", "2015-02", "2015-03"
 LATER = date(2015, 3, 9)
-DUE = {JAN: date(2015, 2, 16), FEB: date(2015, 3, 16)}
+DUE = {JAN: date(2015, 2, 16), FEB: date(2015, 3, 16), MAR: date(2015, 4, 15)}
 
 
 def add_call(engine, cid: int, period: str) -> None:
@@ -377,3 +377,23 @@ def test_the_command_line_imports_lists_and_matches(cli, setup):
     assert "affecté au cotisant 1" in matched.output
     bad = cli("import", FIXTURES / "missing.xml")
     assert bad.exit_code == 2 and "Fichier refusé" in bad.output
+
+
+def test_a_reject_after_the_credit_was_used_reopens_what_the_credit_paid(setup):
+    """The receipt left a credit, the daily cycle used it on March: the reject takes it back."""
+    ref = account_reference(setup.cid)
+    receipts.import_statement(
+        setup.engine, setup.agent, camt([ntry("DD-7", "3000.00", e2e="SDD-7", text=ref)])
+    )
+    assert setup.receivable() == {"": -80_000}  # January and February paid, 800 € of credit
+    add_call(setup.engine, setup.cid, MAR)
+    owe(setup.engine, setup.cid, MAR, 50_000)
+    apply_credits_step(setup.engine, DUE[MAR])
+    assert setup.receivable() == {"": -30_000}
+    receipts.import_statement(
+        setup.engine,
+        setup.agent,
+        camt([ntry("RJ-7", "3000.00", debit=True, e2e="SDD-7", reason="AM04", day="2015-04-20")]),
+    )
+    assert setup.receivable() == {JAN: 100_000, FEB: 120_000, MAR: 50_000}
+    assert check_ledger(setup.engine).ok

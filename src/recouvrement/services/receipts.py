@@ -154,8 +154,8 @@ def _post_and_finish(
     timings = {"post": time.perf_counter() - start}
     start = time.perf_counter()
     with UnitOfWork(engine) as uow:
-        for cid in reversed_for:
-            reallocate(uow.conn, _system(actor), cid, on or date.min)
+        for cid, day in reversed_for:
+            reallocate(uow.conn, _system(actor), cid, day)
         bulk.mark_posted(uow.conn, import_id)
         uow.commit()
     timings["finish"] = time.perf_counter() - start

@@ -508,7 +508,7 @@ def import_entries(
                         built[entry.idempotency_key] = entry
                     balances.apply(entry, entry.value_date)
                     if entry.reverses is not None:
-                        seen.append(r.contributor_id)
+                        seen.append((r.contributor_id, r.value_date))
                     yield entry
             done += len(rows)
             if progress:
@@ -554,9 +554,10 @@ def post_import(
     import_id: int,
     batch_size: int = BATCH,
     progress: Progress | None = None,
-) -> tuple[int, int, list[int]]:
-    """Post an import's entries; (posted, already posted, contributors whose receipt reversed)."""
-    reversed_for: list[int] = []
+) -> tuple[int, int, list[tuple[int, date]]]:
+    """Post an import's entries; (posted, already posted, the contributors whose receipt was
+    reversed, each with the latest value date of its reversals)."""
+    reversed_for: list[tuple[int, date]] = []
     result = post_entries_bulk(
         engine,
         system_actor(f"encaissements:{actor.login}"),
@@ -564,7 +565,11 @@ def post_import(
         batch_size=batch_size,
         source=f"receipt_import:{import_id}",
     )
-    return result.posted, result.already_posted, sorted({c for c in reversed_for if c})
+    latest: dict[int, date] = {}
+    for cid, day in reversed_for:
+        if cid is not None:
+            latest[cid] = max(day, latest.get(cid, day))
+    return result.posted, result.already_posted, sorted(latest.items())
 
 
 def unposted_imports(engine: Engine, but: int | None = None) -> list[int]:
