@@ -397,3 +397,21 @@ def test_a_reject_after_the_credit_was_used_reopens_what_the_credit_paid(setup):
     )
     assert setup.receivable() == {JAN: 100_000, FEB: 120_000, MAR: 50_000}
     assert check_ledger(setup.engine).ok
+
+
+def test_a_returned_receipt_in_suspense_closes_its_case(setup):
+    receipts.import_statement(
+        setup.engine, setup.agent, camt([ntry("U-1", "40.00", e2e="SDD-U", text="sans ref")])
+    )
+    pending = setup.receipt("U-1")
+    assert pending["status"] == "suspense" and pending["case_id"] is not None
+    receipts.import_statement(
+        setup.engine,
+        setup.agent,
+        camt([ntry("U-R", "40.00", debit=True, e2e="SDD-U", reason="MD06", day="2015-03-04")]),
+    )
+    assert setup.receipt("U-1")["status"] == "returned"
+    assert setup.account_total("suspense") == 0 and setup.account_total("bank") == 0
+    with setup.engine.connect() as conn:
+        case = conn.execute(select(case_table).where(case_table.c.id == pending["case_id"])).one()
+    assert case.state == "returned" and case.closed_on == date(2015, 3, 4)
