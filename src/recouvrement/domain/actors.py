@@ -120,7 +120,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         | {Permission.CONTRIBUTORS_WRITE, Permission.REGISTRATION_IMPORT}
     ),
     Role.DIRECTOR: frozenset(
-        _AGENT_BASE | {Permission.REMISSION_DECIDE, Permission.WRITE_OFFS_APPROVE}
+        _AGENT_BASE
+        | {Permission.REMISSION_DECIDE, Permission.WRITE_OFFS_APPROVE, Permission.AUDITS_PLAN}
     ),
     Role.ACCOUNTING_OFFICER: frozenset(
         _AGENT_BASE

@@ -1,0 +1,167 @@
+"""The audit plan on both backends: candidates by the risk criteria, the plan signed by a director
+of each party, the audit carried out by the collector, its adjustments posted as debts of their
+own periods with an audit call (reduced surcharge regime), and Mayotte before 2014 refused."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from recouvrement.adapters.db.call_tables import call
+from recouvrement.adapters.db.collection_tables import collection_hold
+from recouvrement.domain.contributors import ContributorDraft, ContributorKind, Establishment
+from recouvrement.domain.errors import Conflict, DomainError, Forbidden
+from recouvrement.services import audit_plan, cases, contributors, ledger
+from recouvrement.services.surcharges import surcharges_step
+
+from .case_region import ON, Region
+from .conftest import SYSTEM
+
+ADJUST = [
+    {"period": "2014", "fund": "unedic", "item": "unemployment_employer", "amount": "1200.00"}
+]
+
+
+def _employer(engine, name, siren, siret, territory, organisation, naf):
+    draft = ContributorDraft(
+        kind=ContributorKind.EMPLOYER,
+        name=name,
+        territory=territory,
+        organisation_code=organisation,
+        siren=siren,
+        establishments=(Establishment(siret, territory, naf_code=naf),),
+    )
+    return contributors.create_contributor(engine, SYSTEM, draft, date(2012, 1, 1))["id"]
+
+
+@pytest.fixture
+def region(engine):
+    r = Region(engine)
+    r.grant_case_work()
+    r.btp = _employer(engine, "Maçonnerie du Rhône", "732829320", "73282932000017", "69",
+                      "URSSAF-RA", "4399C")  # fmt: skip
+    r.shop = _employer(engine, "Librairie de Lyon", "443061841", "44306184100013", "69",
+                       "URSSAF-RA", "4761Z")  # fmt: skip
+    r.mayotte = _employer(engine, "Hôtel de Mamoudzou", "552100554", "55210055400013", "976",
+                          "CSSM", "5510Z")  # fmt: skip
+    return r
+
+
+def _worker(r, plan):
+    """The agent the shared queue gave the plan's case to: they submit it."""
+    return r[cases.get_case(r.engine, SYSTEM, plan["case_id"], on=ON)["assignee"]]
+
+
+def _approved_plan(r, year=2015, on=ON, drafter="ura.1", **kw):
+    actor = SYSTEM if drafter is None else r[drafter]
+    plan = audit_plan.draft_plan(r.engine, actor, year, on=on, **kw)
+    audit_plan.move_plan(r.engine, _worker(r, plan), plan["id"], "submit", on=on)
+    audit_plan.move_plan(r.engine, r["dir.urssaf"], plan["id"], "sign_off", on=on)
+    return audit_plan.move_plan(r.engine, r["dir.rsi"], plan["id"], "sign_off", on=on)
+
+
+def test_candidates_follow_the_criteria_and_give_their_reasons(region):
+    found = audit_plan.candidates(region.engine, region["ura.1"], 2015, on=ON)
+    ids = [c["contributor_id"] for c in found["items"]]
+    # the builder (priority sector, never audited) is selected; the bookshop (15 points) is not;
+    # the Mayotte hotel is not within the URSSAF agent's reach
+    assert ids == [region.btp]
+    assert {r["criterion"] for r in found["items"][0]["reasons"]} == {"sector", "never_audited"}
+    everyone = audit_plan.candidates(region.engine, SYSTEM, 2015, on=ON)
+    assert region.mayotte in [c["contributor_id"] for c in everyone["items"]]
+    before = audit_plan.candidates(region.engine, SYSTEM, 2013, on=ON)
+    assert region.mayotte not in [c["contributor_id"] for c in before["items"]]
+
+
+def test_the_plan_needs_a_director_of_each_party_then_the_collector_carries_it_out(region):
+    e = region.engine
+    plan = audit_plan.draft_plan(e, region["ura.1"], 2015, on=ON)
+    assert plan["state"] == "draft" and [a["contributor_id"] for a in plan["audits"]] == [
+        region.btp
+    ]
+    audit_id = plan["audits"][0]["id"]
+    worker = _worker(region, plan)
+    audit_plan.move_plan(e, worker, plan["id"], "submit", on=ON)
+    with pytest.raises(Forbidden):  # an agent is not a director
+        audit_plan.move_plan(e, worker, plan["id"], "sign_off", on=ON)
+    half = audit_plan.move_plan(e, region["dir.urssaf"], plan["id"], "sign_off", on=ON)
+    assert half["state"] == "awaiting_signoffs"
+    with pytest.raises(Conflict, match="pas approuvé"):
+        audit_plan.start_audit(e, region["ura.1"], audit_id, on=ON)
+    done = audit_plan.move_plan(e, region["dir.rsi"], plan["id"], "sign_off", on=ON)
+    assert done["state"] == "approved"
+    with pytest.raises(Forbidden, match="relève de l'URSSAF"):
+        audit_plan.start_audit(e, region["rsi.1"], audit_id, on=ON)
+    started = audit_plan.start_audit(e, region["ura.1"], audit_id, on=date(2015, 4, 1))
+    assert started["status"] == "in_progress"
+    with e.connect() as conn:
+        hold = conn.execute(select(collection_hold)).one()
+    assert (hold.kind, hold.source, hold.lifted_on) == ("audit", f"audit:{audit_id}", None)
+
+    result = audit_plan.record_results(
+        e, region["ura.1"], audit_id, ADJUST, notice_date=date(2015, 6, 1)
+    )
+    assert result["status"] == "completed" and result["adjusted"] == 120_000
+    assert result["adjustments"][0]["entry_key"] == f"audit:{audit_id}:2014"
+    key = dict(item="unemployment_employer", period="2014")
+    assert ledger.balance(e, SYSTEM, region.btp, **key) == 120_000
+    with e.connect() as conn:
+        c = conn.execute(select(call).where(call.c.contributor_id == region.btp)).one()
+        lifted = conn.execute(select(collection_hold.c.lifted_on)).scalar_one()
+    assert (c.kind, c.period, c.issue_date, c.due_date, c.amount) == (
+        "audit_adjustment", "2014", date(2015, 6, 1), date(2015, 7, 1), 120_000,
+    )  # fmt: skip
+    assert lifted == date(2015, 6, 1)
+    with pytest.raises(Conflict, match="completed"):
+        audit_plan.record_results(
+            e, region["ura.1"], audit_id, ADJUST, notice_date=date(2015, 6, 2)
+        )
+    assert ledger.balance(e, SYSTEM, region.btp, **key) == 120_000
+    # unpaid 31 days after the notice: the audit regime's additional surcharge is posted
+    report = surcharges_step(e, date(2015, 7, 10))
+    assert report.counts.get("surcharge_audit_posted", 0) > 0
+
+
+def test_an_adjustment_on_a_period_already_called_is_refused(region):
+    from recouvrement.services import calls
+
+    e = region.engine
+    plan = _approved_plan(region, contributor_ids=[region.btp])
+    audit_id = plan["audits"][0]["id"]
+    audit_plan.start_audit(e, region["ura.1"], audit_id, on=date(2015, 4, 1))
+    with e.begin() as conn:
+        calls.record_call(conn, contributor_id=region.btp, period="2014-03",
+                          kind="employer_monthly", issue_date=date(2014, 4, 1),
+                          due_date=date(2014, 4, 15), amount=0)  # fmt: skip
+    monthly = [{**ADJUST[0], "period": "2014-03"}]
+    with pytest.raises(Conflict, match="déjà appelée"):
+        audit_plan.record_results(
+            e, region["ura.1"], audit_id, monthly, notice_date=date(2015, 6, 1)
+        )
+    assert ledger.balance(e, SYSTEM, region.btp) == 0
+
+
+def test_mayotte_employers_are_audited_from_2014_and_pre_2013_periods_adjusted(region):
+    e = region.engine
+    early = date(2014, 2, 3)  # the ISU agreement is in force, the Mayotte audits not yet
+    with pytest.raises(DomainError, match="à compter de 2014") as err:
+        audit_plan.draft_plan(e, SYSTEM, 2013, on=early, contributor_ids=[region.mayotte])
+    assert err.value.problems[0].code == "mayotte_audits_not_started"
+    # an URSSAF agent cannot name the CSSM's employer: the plan is drafted by the system
+    plan = _approved_plan(
+        region, year=2014, on=early, drafter=None, contributor_ids=[region.mayotte]
+    )
+    assert plan["state"] == "approved" and plan["audits"] == []  # out of the directors' reach
+    audit_id = audit_plan.get_plan(e, region["agent.cssm"], plan["id"])["audits"][0]["id"]
+    with pytest.raises(DomainError, match="à compter de 2014"):
+        audit_plan.start_audit(e, region["agent.cssm"], audit_id, on=date(2013, 12, 30))
+    audit_plan.start_audit(e, region["agent.cssm"], audit_id, on=date(2014, 3, 3))
+    legacy = [{"period": "2012", "fund": "unedic", "item": "unemployment_employer",
+               "amount": "500.00"}]  # fmt: skip
+    done = audit_plan.record_results(
+        e, region["agent.cssm"], audit_id, legacy, notice_date=date(2014, 4, 1)
+    )
+    assert done["adjusted"] == 50_000
+    assert ledger.balance(e, SYSTEM, region.mayotte, period="2012") == 50_000
