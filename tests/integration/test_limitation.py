@@ -239,3 +239,25 @@ def test_command_line_dates_and_alerts(world, employer, cli):
     alerts = cli("alerts", "--on", "2024-11-01")
     assert alerts.exit_code == 0, alerts.output
     assert f"cotisant {employer} — 2021-12" in alerts.output
+
+
+def test_the_daily_cycle_runs_the_step_before_the_commitments():
+    from recouvrement.services.daily_cycle import STEPS, resolve_steps
+
+    step = "recouvrement.services.limitation:limitation_step"
+    assert STEPS.index(step) < STEPS.index("recouvrement.services.daily_cycle:commitments_step")
+    assert resolve_steps([step])
+
+
+def test_run_day_with_the_step(world, employer):
+    from recouvrement.services import daily_cycle
+
+    report = daily_cycle.run_day(
+        world.engine,
+        SYSTEM,
+        date(2024, 11, 1),
+        steps=["recouvrement.services.limitation:limitation_step"],
+    )
+    assert "limitation" in str(report)
+    with world.engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(limitation_alert)) == 1
