@@ -40,6 +40,7 @@ STEPS: tuple[str, ...] = (
     "recouvrement.services.call_issuing:payment_incidents_step",
     "recouvrement.services.payment_plans:payment_plans_step",
     "recouvrement.services.surcharges:surcharges_step",
+    "recouvrement.services.remission:automatic_remission_step",
     "recouvrement.services.escalation:escalation_step",
     "recouvrement.services.refunds:refunds_step",
     "recouvrement.services.transfer_steps:transfers_step",
