@@ -15,7 +15,8 @@ from recouvrement.adapters.db.limitation_tables import (
     limitation_proposal,
 )
 from recouvrement.adapters.db.remission_tables import write_off_line
-from recouvrement.domain.contributors import ContributorDraft, ContributorKind
+from recouvrement.adapters.db.tables import audit_event
+from recouvrement.domain.contributors import Activity, ContributorDraft, ContributorKind
 from recouvrement.domain.errors import Conflict, DomainError, Forbidden
 from recouvrement.services import contributors, ledger, limitation
 from recouvrement.services.unit_of_work import UnitOfWork
@@ -136,6 +137,34 @@ def test_bulk_dates_equal_the_dates_one_by_one(world, employer):
     assert counts[2024] == (1, 100_00)
 
 
+def test_self_employed_dates_from_30_june_of_the_next_year(world):
+    draft = ContributorDraft(
+        kind=ContributorKind.SELF_EMPLOYED,
+        name="Jeanne Martin",
+        territory="69",
+        organisation_code="URSSAF-REG",
+        nir="180017512345660",
+        activity=Activity.CRAFT,
+        activity_start=date(2015, 1, 1),
+    )
+    cid = contributors.create_contributor(
+        world.engine, world.urssaf_agent, draft, date(2016, 1, 2)
+    )["id"]
+    owe(world.engine, cid, "2021-Q2", 60_00)  # since 2017: 30 June 2022 + 3 years
+    owe(world.engine, cid, "2015-Q4", 20_00)  # before: no call, the period's year, end 2018
+    with world.engine.connect() as conn:
+        rows = {r.period: r.limitation_date for r in limitation.limitation_dates(conn)}
+        assert rows == {"2021-Q2": date(2025, 6, 30), "2015-Q4": date(2018, 12, 31)}
+        for period, expected in rows.items():
+            assert (
+                limitation.limitation_date(conn, cid, "unedic", "unemployment_employer", period)
+                == expected
+            )
+        near = limitation.limitation_dates(conn, until=date(2025, 6, 29))
+        assert [r.period for r in near] == ["2015-Q4"]
+        assert limitation.limitation_counts(conn) == {2018: (1, 20_00), 2025: (1, 60_00)}
+
+
 def test_reading_the_dates_needs_reach(world, employer):
     rows = limitation.dates_for(world.engine, world.urssaf_agent, employer)
     assert [r.limitation_date for r in rows] == [date(2024, 12, 31)]
@@ -187,6 +216,11 @@ def test_step_lists_alerts_and_proposes_prescribed_debts_once(region):
     ]
     listed = limitation.alerts(engine, SYSTEM, day)
     assert [a["contributor_id"] for a in listed] == [soon]
+    with engine.connect() as conn:
+        actions = conn.scalars(
+            select(audit_event.c.action).where(audit_event.c.action.like("limitation.%"))
+        ).all()
+    assert actions == ["limitation.alerts_listed"]
 
 
 def test_a_refused_proposal_is_counted_and_tried_again_later(world, monkeypatch):

@@ -473,6 +473,14 @@ def _add_alerts(conn: Connection, debts: list[DebtLimitation], day: date) -> lis
                 for d in new
             ],
         )
+        audit.record(
+            conn,
+            system_actor(STEP_ACTOR),
+            "limitation.alerts_listed",
+            "limitation_alert",
+            day.isoformat(),
+            {"count": len(new), "amount": sum(d.amount for d in new)},
+        )
     return new
 
 
