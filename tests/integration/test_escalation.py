@@ -14,13 +14,16 @@ from sqlalchemy import func, insert, select
 
 from recouvrement.adapters.db.collection_tables import collection_step
 from recouvrement.adapters.db.cycle_tables import document
+from recouvrement.adapters.db.limitation_tables import limitation_event
 from recouvrement.adapters.db.tables import case_table, contributor
 from recouvrement.domain.actors import system_actor
+from recouvrement.domain.errors import Forbidden
+from recouvrement.services import authentication, collection_files, daily_cycle
 from recouvrement.services import collection_holds as holds
-from recouvrement.services import daily_cycle
 from recouvrement.services.escalation import escalation_step
 from recouvrement.services.unit_of_work import UnitOfWork
 
+from .conftest import SYSTEM as SYSTEM_TESTS
 from .cycle_world import FIRST_DAY, build_cycle_world
 
 D = date(2024, 5, 1)
@@ -202,3 +205,38 @@ def test_an_open_complaint_suspends_escalation(engine):
     assert steps_of(engine, never) == {}
     report = escalation_step(engine, date(2024, 3, 5))
     assert report.counts.get("files_suspended", 0) >= 1
+
+
+def test_notices_interrupt_the_limitation_and_a_debtor_reads_only_their_own_letters(
+    engine, documents
+):
+    ids = build_cycle_world(engine)
+    never, other = ids[2], ids[3]
+    daily_cycle.run_until(engine, CYCLE, date(2024, 4, 20), start=FIRST_DAY, steps=STEPS)
+    with engine.connect() as conn:
+        events = conn.execute(
+            select(limitation_event.c.event, limitation_event.c.on).where(
+                limitation_event.c.contributor_id == never,
+                limitation_event.c.period == "2024-01",
+            )
+        ).all()
+    assert sorted(events) == [
+        ("enforcement_order", date(2024, 4, 20)),
+        ("formal_notice", date(2024, 3, 19)),
+    ]
+    org = "URSSAF-REG"
+    authentication.create_agent(
+        engine, SYSTEM_TESTS, "employeur.2", "Employeur 2", org, ["contributor"], never
+    )
+    debtor = authentication.actor_for_login(engine, "employeur.2")
+    mine = collection_files.collection_file(engine, debtor, never)
+    assert "holds" not in mine
+    assert {s["step"] for s in mine["steps"]} >= {"reminder", "formal_notice", "enforcement_order"}
+    notice = next(s for s in mine["steps"] if s["step"] == "formal_notice")
+    name, content = collection_files.letter(engine, debtor, notice["document_id"])
+    assert name == f"formal_notice-MED-{never}-2024-01.pdf" and content.startswith(b"%PDF")
+    with pytest.raises(Forbidden):
+        collection_files.collection_file(engine, debtor, other)
+    theirs = collection_files.collection_file(engine, SYSTEM_TESTS, other)["steps"]
+    with pytest.raises(Forbidden):
+        collection_files.letter(engine, debtor, theirs[0]["document_id"])

@@ -18,6 +18,7 @@ _MODULES = (
     "receipts",
     "payment_plans",
     "collection",
+    "audits",
 )
 
 
