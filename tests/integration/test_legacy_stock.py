@@ -178,3 +178,27 @@ def test_a_bank_receipt_pays_the_oldest_legacy_principal_and_the_report_shows_it
     # an agent of another organisation sees nothing of the CSSM's stock
     outsider = legacy_stock.stock_report(world.engine, world.outsider)
     assert outsider["taken_over"] == {"principal": 0, "surcharges": 0}
+
+
+def test_command_line_import_and_report(stock, database_url, monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    from recouvrement.adapters.cli import app
+
+    monkeypatch.setenv("RECOUVREMENT_DATABASE_URL", database_url)
+    runner = CliRunner()
+    path = tmp_path / "cacm.csv"
+    path.write_bytes(CSV)
+    first = runner.invoke(app, ["legacy", "import", str(path), "--date", "2013-03-20"])
+    assert first.exit_code == 1, first.output  # two lines rejected
+    assert "4 appliquée(s)" in first.output and "rapproché" in first.output
+    assert "ligne 7 · siren" in first.output and "hors de Mayotte" in first.output
+    again = runner.invoke(app, ["legacy", "import", str(path)])
+    assert "déjà importé" in again.output
+    bad = tmp_path / "tronque.csv"
+    bad.write_bytes((FIXTURES / "cacm-stock-truncated.csv").read_bytes())
+    refused = runner.invoke(app, ["legacy", "import", str(bad)])
+    assert refused.exit_code == 2 and "Rien n'est appliqué" in refused.output
+    report = runner.invoke(app, ["legacy", "report"])
+    assert report.exit_code == 0, report.output
+    assert "contentieux : 1 pièce(s)" in report.output

@@ -61,6 +61,8 @@ HIERARCHY = frozenset({"manager", "director", "administrator"})
 READERS_OF_AGENTS = frozenset({"manager", "director", "auditor", "administrator"})
 AUDIT_READERS = frozenset({"auditor", "director"})
 MANAGER = frozenset({"manager"})
+# Audit plan (services/audit_plan.py): its planners, and the directors who sign it off.
+AUDIT_PLANNERS = WORKERS | {"director", "administrator"}
 # Bank receipts: the collector's agents and its accounting officer (services/receipts.py).
 RECEIPT_HANDLERS = WRITERS | {"accounting_officer"}
 
@@ -353,6 +355,32 @@ def _table(ids: dict) -> dict[tuple[str, str], list[Probe]]:
         ],
         ("POST", "/api/v1/payment-plans/{plan_id}/refusal"): [
             Probe(WRITERS, "/api/v1/payment-plans/999999/refusal", {"reason": "garanties"})
+        ],
+        # Audit plan: drafted and read by the joint organisation's agents and the directors who
+        # sign it off; audits started and completed by the collector's agents (their
+        # organisation's kind is checked once the audit is found).
+        ("GET", "/api/v1/audits/candidates"): [
+            Probe(AUDIT_PLANNERS, "/api/v1/audits/candidates?year=2016&on=2016-03-01")
+        ],
+        ("POST", "/api/v1/audit-plans"): [
+            Probe(
+                AUDIT_PLANNERS,
+                "/api/v1/audit-plans",
+                {"year": 2016, "on": "2016-03-01", "contributor_ids": [999999999]},
+            )
+        ],
+        ("GET", "/api/v1/audit-plans/{plan_id}"): [
+            Probe(AUDIT_PLANNERS, "/api/v1/audit-plans/999999999")
+        ],
+        ("POST", "/api/v1/audit-plans/{plan_id}/transitions"): [
+            Probe(AUDIT_PLANNERS, "/api/v1/audit-plans/999999999/transitions", {"action": "submit"})
+        ],
+        ("GET", "/api/v1/audits/{audit_id}"): [Probe(AUDIT_PLANNERS, "/api/v1/audits/999999999")],
+        ("POST", "/api/v1/audits/{audit_id}/start"): [
+            Probe(WRITERS, "/api/v1/audits/999999999/start", {"on": "2016-03-02"})
+        ],
+        ("POST", "/api/v1/audits/{audit_id}/results"): [
+            Probe(WRITERS, "/api/v1/audits/999999999/results", {"notice_date": "2016-03-02"})
         ],
         # Bank receipts: imported, read and matched by the receipt handlers; never a contributor.
         ("POST", "/api/v1/receipts/imports"): [

@@ -357,6 +357,7 @@ def move_plan(
     engine: Engine, actor: Actor, plan_id: int, action: str, *, on: date, reason: str = ""
 ) -> dict:
     """`submit`, `sign_off` (a director of each party), `decline` or `abandon` the plan's case."""
+    require(actor, Permission.AUDITS_PLAN)
     with engine.connect() as conn:
         case_id = _plan_row(conn, plan_id).case_id
     data = {"reason": reason} if reason else {}
@@ -404,6 +405,7 @@ def _collector_check(conn: Connection, actor: Actor, row, day: date, year_field:
 def start_audit(engine: Engine, actor: Actor, audit_id: int, *, on: date) -> dict:
     """Start an audit of an approved plan; escalation of the contributor is held meanwhile."""
     with _refusals_audited(engine, actor, "audits.start", audit_id), UnitOfWork(engine) as uow:
+        require(actor, Permission.AUDITS_PERFORM)
         conn = uow.conn
         row = _load_audit(conn, audit_id)
         _collector_check(conn, actor, row, on, "on")
@@ -446,6 +448,7 @@ def record_results(
     """Complete an audit: each adjustment line (period, fund, item, amount in euros) is posted as
     a debt of its period, called by a notice of `notice_date`; no line: nothing to adjust."""
     with _refusals_audited(engine, actor, "audits.results", audit_id), UnitOfWork(engine) as uow:
+        require(actor, Permission.AUDITS_PERFORM)
         conn = uow.conn
         row = _load_audit(conn, audit_id)
         _collector_check(conn, actor, row, notice_date, "notice_date")

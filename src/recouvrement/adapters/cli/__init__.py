@@ -46,6 +46,8 @@ def _register() -> None:
         ("statistics", "statistics"),
         ("limitation", "limitation"),
         ("collection", "collection"),
+        ("legacy", "legacy"),
+        ("audits", "audits"),
     ):
         module = _optional(module_name)
         if module is not None:
