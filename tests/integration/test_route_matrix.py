@@ -65,6 +65,9 @@ MANAGER = frozenset({"manager"})
 AUDIT_PLANNERS = WORKERS | {"director", "administrator"}
 # Bank receipts: the collector's agents and its accounting officer (services/receipts.py).
 RECEIPT_HANDLERS = WRITERS | {"accounting_officer"}
+# Write-offs (services/write_offs.py): the director and the accounting officer approve.
+APPROVERS = frozenset({"director", "accounting_officer", "administrator"})
+REMITTED_KEY = {"fund": "unedic", "item": "surcharge_initial", "period": "2016-01"}
 
 
 class Probe(NamedTuple):
@@ -355,6 +358,67 @@ def _table(ids: dict) -> dict[tuple[str, str], list[Probe]]:
         ],
         ("POST", "/api/v1/payment-plans/{plan_id}/refusal"): [
             Probe(WRITERS, "/api/v1/payment-plans/999999/refusal", {"reason": "garanties"})
+        ],
+        # Surcharge remission (R243-20): a contributor asks for their own, the agents ask for
+        # them; the director proposes to the appeals board, the director or the board decides.
+        ("POST", "/api/v1/remissions"): [
+            Probe(
+                WRITERS | {"contributor"},
+                "/api/v1/remissions",
+                {"contributor_id": c, "keys": [REMITTED_KEY], "on": "2016-03-01"},
+            ),
+            Probe(
+                NOBODY | {"administrator"},
+                "/api/v1/remissions",
+                {"contributor_id": other, "keys": [REMITTED_KEY], "on": "2016-03-01"},
+            ),
+        ],
+        ("GET", "/api/v1/remissions"): [Probe(AUTHENTICATED, "/api/v1/remissions")],
+        ("GET", "/api/v1/remissions/{request_id}"): [
+            Probe(AUTHENTICATED, "/api/v1/remissions/999999")
+        ],
+        ("GET", "/api/v1/remissions/{request_id}/letter.pdf"): [
+            Probe(AUTHENTICATED, "/api/v1/remissions/999999/letter.pdf")
+        ],
+        ("POST", "/api/v1/remissions/{request_id}/proposal"): [
+            Probe(
+                frozenset({"director"}),
+                "/api/v1/remissions/999999/proposal",
+                {"text": "remise totale proposée", "on": "2016-03-02"},
+            )
+        ],
+        ("POST", "/api/v1/remissions/{request_id}/decision"): [
+            Probe(
+                frozenset({"director", "appeals_board_member", "administrator"}),
+                "/api/v1/remissions/999999/decision",
+                {"text": "remise totale accordée", "on": "2016-03-02"},
+            )
+        ],
+        # Write-offs (D243-2): agents propose; the director and the accounting officer approve
+        # or reject; agents read the yearly report, a contributor reads their own write-offs.
+        ("POST", "/api/v1/write-offs"): [
+            Probe(
+                WRITERS,
+                "/api/v1/write-offs",
+                {"contributor_id": c, "keys": [REMITTED_KEY], "grounds": "death"},
+            )
+        ],
+        ("GET", "/api/v1/write-offs"): [Probe(AUTHENTICATED, "/api/v1/write-offs")],
+        ("GET", "/api/v1/write-offs/report"): [
+            Probe(AGENTS, "/api/v1/write-offs/report?year=2016&format=csv")
+        ],
+        ("GET", "/api/v1/write-offs/{write_off_id}"): [
+            Probe(AUTHENTICATED, "/api/v1/write-offs/999999")
+        ],
+        ("POST", "/api/v1/write-offs/{write_off_id}/approval"): [
+            Probe(APPROVERS, "/api/v1/write-offs/999999/approval", {"on": "2016-03-02"})
+        ],
+        ("POST", "/api/v1/write-offs/{write_off_id}/rejection"): [
+            Probe(
+                APPROVERS,
+                "/api/v1/write-offs/999999/rejection",
+                {"reason": "actif découvert", "on": "2016-03-02"},
+            )
         ],
         # Audit plan: drafted and read by the joint organisation's agents and the directors who
         # sign it off; audits started and completed by the collector's agents (their

@@ -523,3 +523,26 @@ def list_remissions(
         )
     with engine.connect() as conn:
         return [_view(conn, dict(x)) for x in conn.execute(query).mappings()]
+
+
+def letter_content(engine: Engine, actor: Actor, request_id: int) -> tuple[str, bytes]:
+    """The decision letter as produced (reference, PDF bytes), for whoever may read the request."""
+    from recouvrement.adapters.db.cycle_tables import document
+    from recouvrement.services.call_issuing import documents_dir
+
+    view = get_remission(engine, actor, request_id)
+    reference = view["letter_reference"]
+    if not reference:
+        raise NotFound.single(
+            "request_id", "pas encore de décision, donc pas de lettre", "no_letter"
+        )
+    with engine.connect() as conn:
+        path = conn.scalar(
+            select(document.c.path).where(
+                document.c.kind == records.LETTER, document.c.reference == reference
+            )
+        )
+    file = documents_dir() / path if path else None
+    if file is None or not file.is_file():
+        raise NotFound.single("request_id", f"lettre {reference} introuvable", "no_letter")
+    return reference, file.read_bytes()

@@ -215,11 +215,12 @@ def propose(
 ) -> dict:
     """An agent's proposal, in its own transaction (API and command line)."""
     keys = list(keys)
-    source = f"agent:{actor.login}:{contributor_id}:{on.isoformat()}:{_digest(keys)}"
     with (
         cases.refusals_audited(engine, actor, "write_off.propose", contributor_id),
         UnitOfWork(engine) as uow,
     ):
+        require(actor, Permission.WRITE_OFFS_PROPOSE)
+        source = f"agent:{actor.login}:{contributor_id}:{on.isoformat()}:{_digest(keys)}"
         write_off_id = propose_write_off(uow.conn, actor, contributor_id, keys, grounds, on, source)
         if reason.strip():
             uow.conn.execute(

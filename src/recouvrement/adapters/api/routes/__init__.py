@@ -19,6 +19,8 @@ _MODULES = (
     "payment_plans",
     "collection",
     "audits",
+    "remission",
+    "write_offs",
 )
 
 
