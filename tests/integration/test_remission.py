@@ -309,3 +309,40 @@ def test_the_automatic_remission_of_a_first_short_delay_is_posted_once(region):
     again = remission.automatic_remission_step(region.engine, day)
     assert again.counts == {}
     assert check_ledger(region.engine).findings == 0
+
+
+def test_the_command_line_receives_and_decides_a_request(region, database_url, monkeypatch):
+    from typer.testing import CliRunner
+
+    from recouvrement.adapters.cli import app
+
+    monkeypatch.setenv("RECOUVREMENT_DATABASE_URL", database_url)
+    runner = CliRunner()
+    cid = debtor(region, 1)
+
+    def run(*args):
+        return runner.invoke(app, ["remission", *map(str, args)])
+
+    key = "/".join(INITIAL)
+    surcharge(region, cid, [date(2015, 3, 1)])
+    refused = run("request", cid, key, "--on", "2015-03-02", "--login", "ura.1")
+    assert refused.exit_code == 2 and "entièrement payées" in refused.output
+    pay(region, cid, date(2015, 3, 10), 100_000)
+    received = run("request", cid, key, "--on", "2015-03-11", "--login", "ura.1")
+    assert received.exit_code == 0, received.output
+    assert "50,00 €" in received.output and "le directeur" in received.output
+    decided = run(
+        "decide",
+        1,
+        "--text",
+        "Premier retard, remise accordée.",
+        "--granted",
+        "50.00",
+        "--on",
+        "2015-03-20",
+        "--login",
+        "dir.urssaf",
+    )
+    assert decided.exit_code == 0, decided.output
+    assert "accordée" in decided.output and "REM-00000001" in decided.output
+    assert balance(region.engine, cid, INITIAL) == 0

@@ -269,3 +269,35 @@ def test_the_yearly_report_counts_and_sums_by_grounds_and_fund(region):
     # An agent of an organisation outside the region sees none of it.
     outside = write_off_report.yearly_report(region.engine, region["agent.cssm"], 2015)
     assert outside["total"]["count"] == 0
+
+
+def test_the_command_line_proposes_approves_and_reports(
+    region, database_url, monkeypatch, tmp_path
+):
+    from typer.testing import CliRunner
+
+    from recouvrement.adapters.cli import app
+
+    monkeypatch.setenv("RECOUVREMENT_DATABASE_URL", database_url)
+    runner = CliRunner()
+    cid = open_debtor(region)
+    key = "/".join(KEY)
+
+    def run(*args):
+        return runner.invoke(app, ["write-offs", *map(str, args)])
+
+    refused = run(
+        "propose", cid, key, "--grounds", "insolvency", "--on", "2014-12-01", "--login", "ura.1"
+    )
+    assert refused.exit_code == 2 and "12 mois après" in refused.output
+    done = run("propose", cid, key, "--grounds", "insolvency", "--on", ON, "--login", "ura.1")
+    assert done.exit_code == 0, done.output
+    assert "Admission en non-valeur n° 1" in done.output and "1\u202f200,00 €" in done.output
+    approved = run("approve", 1, "--on", ON, "--login", "dir.urssaf")
+    assert approved.exit_code == 0 and "approuvée" in approved.output
+    out = tmp_path / "etat.csv"
+    reported = run("report", "--year", 2015, "--format", "csv", "--output", out)
+    assert reported.exit_code == 0 and "1 admission(s)" in reported.output
+    assert out.read_text(encoding="utf-8").splitlines()[1].startswith("2015;insolvency;")
+    listed = run("list", "--contributor", cid)
+    assert "approuvée et comptabilisée" in listed.output

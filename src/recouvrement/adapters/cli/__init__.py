@@ -48,6 +48,8 @@ def _register() -> None:
         ("collection", "collection"),
         ("legacy", "legacy"),
         ("audits", "audits"),
+        ("remission", "remission"),
+        ("write_offs", "write-offs"),
     ):
         module = _optional(module_name)
         if module is not None:
