@@ -202,3 +202,31 @@ def test_command_line_import_and_report(stock, database_url, monkeypatch, tmp_pa
     report = runner.invoke(app, ["legacy", "report"])
     assert report.exit_code == 0, report.output
     assert "contentieux : 1 pièce(s)" in report.output
+
+
+OVERPAID = (
+    b"#stock_date=2012-12-31;control_total=300.00\n"
+    b"siren;period;item;principal;piece_reference;piece_date;status;status_date\n"
+    b"732829320;2012-06;unemployment_employer;300.00;CACM-2012-0100;2012-07-20;overpaid;2012-07-10\n"
+)
+
+
+def test_an_overpayment_cashed_by_the_cacm_is_refundable_from_the_amendment(stock):
+    """Art. 3.2.1: the CSSM refunds what the CACM cashed for periods before 2013, within the
+    legal limitation (three years from the payment, L243-6), once the amendment is signed."""
+    from recouvrement.services import refund_credits
+
+    world, garage, _btp = stock
+    report = legacy_stock.import_legacy_file(world.engine, SYSTEM, OVERPAID, "tv.csv", TODAY)
+    assert (report["applied"], report["reconciled"]) == (1, True)
+    assert ledger.balance(world.engine, SYSTEM, garage, item="credit") == -30_000
+    with world.engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(call)) == 0  # a credit has no call
+        with pytest.raises(DomainError) as before:  # before the amendment: not the CSSM's
+            refund_credits.check_amount(conn, garage, "976", 30_000, date(2013, 11, 4))
+        with pytest.raises(DomainError) as late:  # three years after the CACM cashed it
+            refund_credits.check_amount(conn, garage, "976", 30_000, date(2015, 7, 11))
+        figures = refund_credits.check_amount(conn, garage, "976", 30_000, date(2014, 3, 3))
+    assert figures  # refundable: after the amendment, within three years of the payment
+    assert [p.code for p in (*before.value.problems, *late.value.problems)] == ["time_barred"] * 2
+    assert legacy_stock.stock_report(world.engine, SYSTEM)["credits_taken_over"] == 30_000

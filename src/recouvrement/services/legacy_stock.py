@@ -52,6 +52,7 @@ from recouvrement.domain.actors import (
     require,
     system_actor,
 )
+from recouvrement.domain.allocation import CREDIT_ITEM
 from recouvrement.domain.errors import DomainError, NotFound, Problem
 from recouvrement.domain.ledger import Cause, Entry, LedgerAccount, Posting
 from recouvrement.domain.money import format_euros_fr
@@ -85,7 +86,28 @@ def _fingerprint(line: LegacyLine, contributor_id: int) -> str:
 
 
 def opening_entry(line: LegacyLine, contributor_id: int, on: date) -> Entry:
-    """The debt as the CSSM takes it over: principal and the CACM's surcharges, same period."""
+    """The debt as the CSSM takes it over: principal and the CACM's surcharges, same period.
+
+    A credit (trop versé) goes to the account's credit key, value-dated on the day the CACM
+    cashed it: the refunds module measures its limitation from that day and refunds it only
+    under the Mayotte parameter `refunds.pre_transfer_receipts_refundable`."""
+    if line.is_credit:
+        cashed = line.status_date or line.piece_date
+        return Entry(
+            f"legacy:{line.piece_reference}",
+            cashed,
+            Cause.OPENING.value,
+            (
+                Posting(
+                    LedgerAccount.RECEIVABLE, contributor_id, "", CREDIT_ITEM, "", -line.principal
+                ),
+                Posting(
+                    LedgerAccount.FUND_REVENUE, None, FUND, line.item, line.period, line.principal
+                ),
+            ),
+            f"Reprise du stock CACM : trop versé encaissé le {cashed:%d/%m/%Y}, "
+            f"pièce {line.piece_reference}",
+        )
     postings = []
     for item, amount in ((line.item, line.principal), (SURCHARGE_ITEM, line.surcharges)):
         if amount:
@@ -151,7 +173,7 @@ def _line_problem(line, employer, by_siret, actor, applied, calls_there) -> Prob
             "piece_conflict",
         )
     kind = calls_there.get((employer.id, line.period))
-    if kind is not None and kind != CALL_KIND:
+    if kind is not None and kind != CALL_KIND and not line.is_credit:
         return Problem(
             "period",
             f"la période {line.period} de cet employeur est déjà appelée ({kind}) : la pièce "
@@ -287,7 +309,8 @@ def _post(conn: Connection, actor: Actor, import_id: int, good, on: date) -> Non
     transaction."""
     files: dict[tuple[int, str], list[LegacyLine]] = defaultdict(list)
     for line, cid in good:
-        files[(cid, line.period)].append(line)
+        if not line.is_credit:
+            files[(cid, line.period)].append(line)
     call_ids: dict[tuple[int, str], int] = {}
     for (cid, period), lines in files.items():
         call_id = calls.record_call(
@@ -319,7 +342,7 @@ def _post(conn: Connection, actor: Actor, import_id: int, good, on: date) -> Non
              "siret": x.siret, "period": x.period, "fund": FUND, "item": x.item,
              "principal": x.principal, "surcharges": x.surcharges, "due_date": x.due_date,
              "status": x.status.value, "status_date": x.status_date,
-             "call_id": call_ids[(cid, x.period)], "entry_key": f"legacy:{x.piece_reference}",
+             "call_id": call_ids.get((cid, x.period)), "entry_key": f"legacy:{x.piece_reference}",
              "fingerprint": _fingerprint(x, cid)}
             for x, cid in good
         ],
@@ -437,8 +460,9 @@ def stock_report(engine: Engine, actor: Actor) -> dict:
         s: {"pieces": int(n), "principal": int(p or 0), "surcharges": int(m or 0)}
         for s, n, p, m in taken
     }
-    principal = sum(v["principal"] for v in by_status.values())
-    surcharges = sum(v["surcharges"] for v in by_status.values())
+    debts = {k: v for k, v in by_status.items() if k != LegacyStatus.OVERPAID.value}
+    principal = sum(v["principal"] for v in debts.values())
+    surcharges = sum(v["surcharges"] for v in debts.values())
     outstanding_principal = sum(int(v) for item, v in rows if not item.startswith("surcharge"))
     outstanding_surcharges = sum(int(v) for item, v in rows if item.startswith("surcharge"))
     return {
@@ -447,13 +471,19 @@ def stock_report(engine: Engine, actor: Actor) -> dict:
         "taken_over": {"principal": principal, "surcharges": surcharges},
         "outstanding": {"principal": outstanding_principal, "surcharges": outstanding_surcharges},
         "settled_principal": principal - outstanding_principal,
+        "credits_taken_over": by_status.get("overpaid", {}).get("principal", 0),
         "imports": import_reports,
     }
 
 
 def format_report(report: dict) -> list[str]:
     """The stock report in French, for the command line."""
-    labels = {"amicable": "amiable", "enforced": "contentieux", "payment_incident": "incident"}
+    labels = {
+        "amicable": "amiable",
+        "enforced": "contentieux",
+        "payment_incident": "incident de paiement",
+        "overpaid": "trop versé (crédit)",
+    }
     out = [f"Stock de la CACM au {date.fromisoformat(report['stock_date']):%d/%m/%Y}"]
     for status, v in report["by_status"].items():
         out.append(

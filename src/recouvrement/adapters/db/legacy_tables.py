@@ -78,9 +78,9 @@ legacy_debt = Table(
     Column("principal", BigInteger, nullable=False),
     Column("surcharges", BigInteger, nullable=False),
     Column("due_date", Date, nullable=False),
-    Column("status", String(16), nullable=False),  # amicable, enforced, payment_incident
+    Column("status", String(16), nullable=False),  # amicable, enforced, payment_incident, overpaid
     Column("status_date", Date),
-    Column("call_id", BigInteger, nullable=False),
+    Column("call_id", BigInteger),  # null for a credit (trop versé): no call carries it
     Column("entry_key", String(200), nullable=False),
     Column("fingerprint", String(64), nullable=False),
 )

@@ -44,6 +44,10 @@ class LegacyStatus(StrEnum):
     AMICABLE = "amicable"  # recouvrement amiable
     ENFORCED = "enforced"  # recouvrement contentieux (mise en demeure, contrainte engagées)
     PAYMENT_INCIDENT = "payment_incident"  # incident de paiement (chèque ou prélèvement rejeté)
+    # trop versé encaissé par la CACM: a credit of the employer, refundable by the CSSM within the
+    # limitation (art. 3.2.1, first indent); `principal` is the amount cashed in excess and
+    # `status_date` (else `piece_date`) the day it was cashed
+    OVERPAID = "overpaid"
 
 
 COLUMNS = (
@@ -98,7 +102,12 @@ class LegacyLine:
 
     @property
     def amount(self) -> int:
+        """What the line weighs in the file's total: a debt, or a credit (trop versé)."""
         return self.principal + self.surcharges
+
+    @property
+    def is_credit(self) -> bool:
+        return self.status is LegacyStatus.OVERPAID
 
 
 @dataclass(frozen=True)
@@ -398,6 +407,14 @@ def check_line(number: int, record: dict, stock_date: date) -> LegacyLine | Reje
             Problem("status", f"état inconnu : {status_text!r} (attendu {known})", "bad_status")
         )
     status_date = _date(record, "status_date", problems, required=False)
+    if status is LegacyStatus.OVERPAID and surcharges:
+        problems.append(
+            Problem("surcharges", "un trop versé ne porte pas de majorations", "bad_amount")
+        )
+    if status_date is not None and status_date > stock_date:
+        problems.append(
+            Problem("status_date", f"date postérieure au stock du {stock_date}", "after_stock_date")
+        )
     amount = None if principal is None or surcharges is None else principal + surcharges
     if problems:
         return RejectedLine(number, tuple(problems), record, amount)

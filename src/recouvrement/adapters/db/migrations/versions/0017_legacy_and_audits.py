@@ -76,7 +76,7 @@ def upgrade() -> None:
         sa.Column("due_date", sa.Date(), nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("status_date", sa.Date(), nullable=True),
-        sa.Column("call_id", sa.BigInteger(), nullable=False),
+        sa.Column("call_id", sa.BigInteger(), nullable=True),
         sa.Column("entry_key", sa.String(200), nullable=False),
         sa.Column("fingerprint", sa.String(64), nullable=False),
         sa.ForeignKeyConstraint(
