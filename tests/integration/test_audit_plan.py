@@ -165,3 +165,71 @@ def test_mayotte_employers_are_audited_from_2014_and_pre_2013_periods_adjusted(r
     )
     assert done["adjusted"] == 50_000
     assert ledger.balance(e, SYSTEM, region.mayotte, period="2012") == 50_000
+
+
+def test_the_plan_through_the_api(region):
+    from fastapi.testclient import TestClient
+
+    from recouvrement.adapters.api import create_app
+    from recouvrement.services import authentication
+
+    client = TestClient(create_app(region.engine))
+
+    def call_as(login, method, url, body=None):
+        token = authentication.issue_token(region.engine, SYSTEM, login)
+        r = client.request(method, url, json=body, headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code < 300, r.text
+        return r.json()
+
+    found = call_as("ura.1", "GET", "/api/v1/audits/candidates?year=2015&on=2015-03-02")
+    assert [c["contributor_id"] for c in found["items"]] == [region.btp]
+    plan = call_as("ura.1", "POST", "/api/v1/audit-plans", {"year": 2015, "on": "2015-03-02"})
+    worker = cases.get_case(region.engine, SYSTEM, plan["case_id"], on=ON)["assignee"]
+    url = f"/api/v1/audit-plans/{plan['id']}/transitions"
+    call_as(worker, "POST", url, {"action": "submit", "on": "2015-03-02"})
+    call_as("dir.urssaf", "POST", url, {"action": "sign_off", "on": "2015-03-02"})
+    done = call_as("dir.rsi", "POST", url, {"action": "sign_off", "on": "2015-03-02"})
+    assert done["state"] == "approved"
+    audit_id = done["audits"][0]["id"]
+    call_as("ura.1", "POST", f"/api/v1/audits/{audit_id}/start", {"on": "2015-04-01"})
+    result = call_as(
+        "ura.1",
+        "POST",
+        f"/api/v1/audits/{audit_id}/results",
+        {"notice_date": "2015-06-01", "adjustments": ADJUST},
+    )
+    assert result["adjusted"] == 120_000
+    assert call_as("ura.1", "GET", f"/api/v1/audits/{audit_id}")["status"] == "completed"
+
+
+def test_the_plan_from_the_command_line(region, database_url, monkeypatch, tmp_path):
+    import json
+    import re
+
+    from typer.testing import CliRunner
+
+    from recouvrement.adapters.cli import app
+
+    monkeypatch.setenv("RECOUVREMENT_DATABASE_URL", database_url)
+    runner = CliRunner()
+
+    def run(*args):
+        result = runner.invoke(app, ["audits", *map(str, args)])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert "secteur prioritaire (NAF 4399C)" in run("candidates", 2015, "--on", "2015-03-02")
+    out = run("draft", 2015, "--on", "2015-03-02", "--contributor", region.btp)
+    plan_id = int(re.search(r"Plan de contrôle n° (\d+)", out).group(1))
+    audit_id = int(re.search(r"contrôle n° (\d+) · cotisant", out).group(1))
+    run("move", plan_id, "submit", "--on", "2015-03-02")
+    run("move", plan_id, "sign_off", "--on", "2015-03-02", "--agent", "dir.urssaf")
+    assert "état approved" in run("move", plan_id, "sign_off", "--on", "2015-03-02",
+                                  "--agent", "dir.rsi")  # fmt: skip
+    refused = runner.invoke(app, ["audits", "start", str(audit_id), "--agent", "rsi.1"])
+    assert refused.exit_code == 2 and "relève de l'URSSAF" in refused.output
+    run("start", audit_id, "--agent", "ura.1", "--on", "2015-04-01")
+    path = tmp_path / "redressements.json"
+    path.write_text(json.dumps(ADJUST), encoding="utf-8")
+    out = run("results", audit_id, "--file", path, "--notice", "2015-06-01", "--agent", "ura.1")
+    assert "redressé 1 200,00 €" in out.replace("\u202f", " ").replace("\xa0", " ")
