@@ -346,3 +346,76 @@ def test_the_command_line_receives_and_decides_a_request(region, database_url, m
     assert decided.exit_code == 0, decided.output
     assert "accordée" in decided.output and "REM-00000001" in decided.output
     assert balance(region.engine, cid, INITIAL) == 0
+
+
+CYCLE_STEPS = (
+    "recouvrement.services.call_issuing:issue_calls_step",
+    "recouvrement.services.allocation:apply_credits_step",
+    "recouvrement.services.call_issuing:payment_incidents_step",
+    "recouvrement.services.surcharges:surcharges_step",
+    "recouvrement.services.remission:automatic_remission_step",
+)
+
+
+def surcharge_keys(engine, cid: int, period: str) -> list[tuple[str, str, str]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(account_balance.c.fund, account_balance.c.item, account_balance.c.period).where(
+                account_balance.c.contributor_id == cid,
+                account_balance.c.ledger_account == "receivable",
+                account_balance.c.period == period,
+                account_balance.c.item.like("surcharge%"),
+                account_balance.c.balance > 0,
+            )
+        ).all()
+    return sorted(tuple(r) for r in rows)
+
+
+def test_from_declarations_to_the_remission_letter(engine, tmp_path, monkeypatch):
+    """Employers declare; the daily cycle issues the calls, surcharges the late ones and remits
+    automatically a first short delay; the second delay is remitted on request by the director,
+    with a letter; a request on unpaid contributions is refused."""
+    from recouvrement.adapters.db.remission_tables import automatic_remission
+    from recouvrement.services import daily_cycle
+
+    from .cycle_world import build_cycle_world
+
+    documents = tmp_path / "documents"
+    monkeypatch.setenv("RECOUVREMENT_DOCUMENTS_DIR", str(documents))
+    ids = build_cycle_world(engine)
+    authentication.create_agent(engine, SYSTEM, "dir.reg", "dir.reg", "URSSAF-REG", ["director"])
+    daily_cycle.run_until(
+        engine, SYSTEM, date(2024, 4, 20), start=date(2024, 2, 1), steps=CYCLE_STEPS
+    )
+    late, never = ids[1], ids[2]  # paid 10 then 14 days late; never paid
+    with engine.connect() as conn:
+        automatic = conn.execute(
+            select(automatic_remission.c.contributor_id, automatic_remission.c.period)
+        ).all()
+    # R243-19-1: the first delay of a clean account is remitted; the second is not (the first
+    # incident is within 24 months), nor are the surcharges of an unpaid period.
+    assert {tuple(r) for r in automatic} == {(late, "2024-01")}
+    assert surcharge_keys(engine, late, "2024-01") == []
+    keys = surcharge_keys(engine, late, "2024-02")
+    assert keys
+    owed = sum(balance(engine, late, k) for k in keys)
+    agent = authentication.actor_for_login(engine, "agent.urssaf")
+    view = remission.request_remission(engine, agent, late, keys, on=date(2024, 4, 22))
+    assert (view["authority"], view["total"], view["case_id"]) == ("director", owed, None)
+    director = authentication.actor_for_login(engine, "dir.reg")
+    decided = remission.decide_remission(
+        engine,
+        director,
+        view["id"],
+        on=date(2024, 4, 29),
+        text="Retard de quatorze jours justifié.",
+    )
+    assert decided["state"] == "granted"
+    assert surcharge_keys(engine, late, "2024-02") == []
+    reference, pdf = remission.letter_content(engine, director, view["id"])
+    assert pdf.startswith(b"%PDF") and reference == "REM-00000001"
+    with pytest.raises(DomainError, match="entièrement payées"):
+        remission.request_remission(
+            engine, agent, never, surcharge_keys(engine, never, "2024-01"), on=date(2024, 4, 22)
+        )
+    assert check_ledger(engine).findings == 0

@@ -301,3 +301,74 @@ def test_the_command_line_proposes_approves_and_reports(
     assert out.read_text(encoding="utf-8").splitlines()[1].startswith("2015;insolvency;")
     listed = run("list", "--contributor", cid)
     assert "approuvée et comptabilisée" in listed.output
+
+
+CYCLE_STEPS = (
+    "recouvrement.services.call_issuing:issue_calls_step",
+    "recouvrement.services.allocation:apply_credits_step",
+    "recouvrement.services.write_off_recovery:recoveries_step",
+    "recouvrement.services.call_issuing:payment_incidents_step",
+    "recouvrement.services.surcharges:surcharges_step",
+    "recouvrement.services.remission:automatic_remission_step",
+)
+
+
+def open_keys(engine, cid: int) -> list[tuple[str, str, str]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(account_balance.c.fund, account_balance.c.item, account_balance.c.period).where(
+                account_balance.c.contributor_id == cid,
+                account_balance.c.ledger_account == "receivable",
+                account_balance.c.balance > 0,
+            )
+        ).all()
+    return sorted(tuple(r) for r in rows)
+
+
+def test_from_declarations_to_a_written_off_debt_paid_by_the_heirs(engine, tmp_path, monkeypatch):
+    """Employers declare, calls are issued and surcharged by the daily cycle; one never pays and
+    dies; the write-off is approved by both roles (décret 2020-852), then the heirs pay."""
+    from recouvrement.services import daily_cycle
+
+    from .cycle_world import build_cycle_world
+
+    monkeypatch.setenv("RECOUVREMENT_DOCUMENTS_DIR", str(tmp_path / "documents"))
+    ids = build_cycle_world(engine)
+    for login, roles in (("dir.reg", ["director"]), ("ac.reg", ["accounting_officer"])):
+        authentication.create_agent(engine, SYSTEM, login, login, "URSSAF-REG", roles)
+    cycle = daily_cycle.run_until
+    cycle(engine, SYSTEM, date(2024, 4, 20), start=date(2024, 2, 1), steps=CYCLE_STEPS)
+    dead = ids[2]  # never paid
+    keys = open_keys(engine, dead)
+    assert {k[2] for k in keys} == {"2024-01", "2024-02"}
+    assert any(k[1] == "surcharge_initial" for k in keys)
+    owed = sum(balance(engine, dead, "receivable", k) for k in keys)
+    agent = authentication.actor_for_login(engine, "agent.urssaf")
+    view = write_offs.propose(engine, agent, dead, keys, "death", on=date(2024, 4, 22))
+    assert view["case_id"] is None  # the ISU agreement has ended: worked from its record
+    assert view["needed_roles"] == ["accounting_officer", "director"]
+    director = authentication.actor_for_login(engine, "dir.reg")
+    officer = authentication.actor_for_login(engine, "ac.reg")
+    write_offs.approve_write_off(engine, director, view["id"], on=date(2024, 4, 23))
+    assert open_keys(engine, dead) == keys  # one approval of two: nothing posted
+    done = write_offs.approve_write_off(engine, officer, view["id"], on=date(2024, 4, 24))
+    assert done["written_off"] == owed
+    assert open_keys(engine, dead) == []
+    with engine.connect() as conn:
+        figures = fund_accounts.fund_year(conn, 2024)
+    written = sum(f["written_off"] for f in figures.values())
+    cashed = sum(f["cashed"] for f in figures.values())
+    assert written == owed
+    # The heirs pay 200 €: receipts leave it as a credit, the cycle pays the written-off debt.
+    assert owed > 20_000
+    pay(engine, dead, 20_000, date(2024, 5, 2), "heirs")
+    daily_cycle.run_day(engine, SYSTEM, date(2024, 5, 3), steps=CYCLE_STEPS)
+    assert balance(engine, dead, "receivable", ("", "credit", "")) == 0
+    with engine.connect() as conn:
+        after = fund_accounts.fund_year(conn, 2024)
+    assert sum(f["written_off"] for f in after.values()) == owed - 20_000
+    assert sum(f["cashed"] for f in after.values()) == cashed + 20_000
+    report = write_off_report.yearly_report(engine, director, 2024)
+    death = next(g for g in report["grounds"] if g["grounds"] == "death")
+    assert (death["count"], death["written_off"], death["recovered"]) == (1, owed, 20_000)
+    assert check_ledger(engine).findings == 0
