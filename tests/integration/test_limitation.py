@@ -23,7 +23,7 @@ from recouvrement.services.unit_of_work import UnitOfWork
 
 from .case_region import AGREEMENT_START, Region
 from .conftest import SYSTEM
-from .ledger_helpers import assessment, open_account, siren
+from .ledger_helpers import assessment, open_account, payment, siren
 
 
 def add_call(engine, cid: int, period: str, due: date) -> None:
@@ -163,6 +163,23 @@ def test_self_employed_dates_from_30_june_of_the_next_year(world):
         near = limitation.limitation_dates(conn, until=date(2025, 6, 29))
         assert [r.period for r in near] == ["2015-Q4"]
         assert limitation.limitation_counts(conn) == {2018: (1, 20_00), 2025: (1, 60_00)}
+
+
+def test_surcharge_of_paid_contributions_counts_from_the_year_of_payment(world, employer):
+    owe(world.engine, employer, "2021-12", 5_00, item="surcharge_initial")
+    ledger.post_entry(
+        world.engine, SYSTEM, payment("pay:1", employer, 100_00, date(2023, 5, 2), period="2021-12")
+    )
+    with world.engine.connect() as conn:
+        rows = limitation.limitation_dates(conn)
+        assert [(r.item, r.limitation_date) for r in rows] == [
+            ("surcharge_initial", date(2026, 12, 31))
+        ]
+        assert limitation.limitation_date(
+            conn, employer, "unedic", "surcharge_initial", "2021-12"
+        ) == date(2026, 12, 31)
+        assert limitation.limitation_dates(conn, until=date(2026, 12, 30)) == []
+        assert limitation.limitation_counts(conn) == {2026: (1, 5_00)}
 
 
 def test_reading_the_dates_needs_reach(world, employer):

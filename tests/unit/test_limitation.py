@@ -167,21 +167,51 @@ acts = st.lists(
 )
 
 
-@given(schemes, kinds, years, st.integers(min_value=0, max_value=400))
-def test_the_rule_by_year_gives_the_scalar_date(scheme, kind, year, offset):
-    """The set-based SQL path builds dates from `claim_rule`; it must agree with `claim_expiry`."""
+@given(
+    schemes,
+    kinds,
+    years,
+    st.integers(min_value=0, max_value=400),
+    st.none() | st.integers(min_value=0, max_value=2000),
+)
+def test_the_rule_by_year_gives_the_scalar_date(scheme, kind, year, offset, paid_after):
+    """The set-based path dates groups with `claim_rule` and the years it names; it must agree
+    with `claim_expiry`, and a payment never makes the date earlier (the SQL filter relies on
+    the due year as a lower bound)."""
     due = date(year, 1, 15) + timedelta(days=offset)
+    paid_on = None if paid_after is None else due + timedelta(days=paid_after)
     period = f"{year}-{(offset % 12) + 1:02d}"
     rule = claim_rule(P, scheme, kind, year)
-    basis_year = due.year if rule.basis == "exigibility" else year
-    assert rule.expiry(basis_year) == claim_expiry(P, scheme, kind, period, due)
+    basis = due.year if rule.basis in ("exigibility", "payment") else year
+    if rule.basis == "payment" and paid_on is not None:
+        basis = max(basis, paid_on.year)
+    expected = rule.expiry(basis)
+    assert expected == claim_expiry(P, scheme, kind, period, due, paid_on)
+    assert claim_expiry(P, scheme, kind, period, due) <= expected
 
 
-@given(schemes, kinds, st.integers(min_value=2017, max_value=2060), acts, acts)
-def test_acts_never_bring_the_date_earlier(scheme, kind, year, first, more):
+def test_surcharges_of_paid_contributions_run_from_the_year_of_payment():
+    # L244-3 al. 3: contributions due January 2022 paid in May 2023 → surcharges end 31 Dec 2026
+    assert claim_expiry(
+        P, "employer", "surcharge", "2021-12", date(2022, 1, 15), date(2023, 5, 2)
+    ) == date(2026, 12, 31)
+    # the principal's own date does not move
+    assert claim_expiry(
+        P, "employer", "principal", "2021-12", date(2022, 1, 15), date(2023, 5, 2)
+    ) == date(2024, 12, 31)
+
+
+@given(schemes, kinds, st.integers(min_value=2017, max_value=2060), acts)
+def test_acts_never_bring_the_date_before_the_claim_expiry(scheme, kind, year, some):
     """So a SQL filter on the date without acts keeps every debt the acts could concern."""
     period = f"{year}-06"
     due = date(year, 7, 15)
-    base = claim_expiry(P, scheme, kind, period, due)
-    some = expiry(P, scheme, kind, period, due, first)
-    assert base <= some <= expiry(P, scheme, kind, period, due, first + more)
+    assert claim_expiry(P, scheme, kind, period, due) <= expiry(P, scheme, kind, period, due, some)
+
+
+def test_a_second_notice_within_the_claim_period_opens_a_new_action():
+    events = ((date(2022, 6, 1), "formal_notice"), (date(2024, 11, 2), "formal_notice"))
+    assert employer("2021-03", date(2021, 4, 15), *events) == date(2027, 12, 2)
+    # after the claim period (31 Dec 2024) a notice no longer covers the contributions
+    late = ((date(2022, 6, 1), "formal_notice"), (date(2025, 2, 3), "formal_notice"))
+    assert employer("2021-03", date(2021, 4, 15), *late) == date(2025, 7, 1)

@@ -7,8 +7,8 @@ Three successive periods, each started by an act of the collector (CSS L244-3, L
    year of the period; before: the year of exigibility, "les trois années civiles qui précèdent
    l'année d'envoi" of the mise en demeure); for the self-employed, three years from 30 June of
    the next year (since 2017). Surcharges (majorations de retard) since 2017: three years from the
-   end of the year the contributions they sanction fell due (L244-3 al. 3); before, they follow
-   those contributions.
+   end of the year the contributions they sanction were paid or, unpaid, fell due (L244-3 al. 3);
+   before, they follow those contributions.
 2. **action** (action civile en recouvrement): a formal notice (mise en demeure) sent within the
    claim period opens it; it runs from the expiry of the month the notice gives (R244-1): five
    years (L244-11) for notices before 2017, three years since (L244-8-1), the shorter period
@@ -87,8 +87,9 @@ class LimitationEvent:
 class ClaimRule(NamedTuple):
     """The claim expiry of a debt as a function of one year (for the set-based SQL path).
 
-    basis: "period" (the year of the period) or "exigibility" (the year of its due date);
-    the expiry is (basis year + years_after)-month-day.
+    basis: "period" (the year of the period), "exigibility" (the year of its due date) or
+    "payment" (the later of that year and the year its contributions were paid, for
+    surcharges); the expiry is (basis year + years_after)-month-day.
     """
 
     basis: str
@@ -143,24 +144,41 @@ def claim_rule(params: ParameterSet, scheme: str, kind: str, year: int) -> Claim
     basis = params.value("limitation.contributions.reference", start)
     if kind == "surcharge":
         surcharge_basis = params.value("limitation.surcharges.reference", start)
-        if surcharge_basis == "exigibility":
-            basis, months = "exigibility", 0
+        if surcharge_basis == "payment_or_exigibility":
+            basis, months = "payment", 0
     end = add_months(date(2001 + years, 12, 31), months)
     return ClaimRule(basis, end.year - 2001, end.month, end.day)
 
 
 def claim_expiry(
-    params: ParameterSet, scheme: str, kind: str, period: str, due_date: date | None
+    params: ParameterSet,
+    scheme: str,
+    kind: str,
+    period: str,
+    due_date: date | None,
+    paid_on: date | None = None,
 ) -> date:
     """Last day of the claim period of a debt without any recorded act (see the module doc).
 
     `due_date` is the debt's exigibility (its call's due date); without one, the period's year
-    stands for it.
+    stands for it. `paid_on`: the day the contributions a surcharge sanctions were fully paid.
+
+    >>> from recouvrement.rules.parameters import load_parameters
+    >>> claim_expiry(load_parameters(), "employer", "surcharge", "2021-12", date(2022, 1, 15),
+    ...              paid_on=date(2023, 5, 2))
+    datetime.date(2026, 12, 31)
     """
     year = period_year(period)
     rule = claim_rule(params, scheme, kind, year)
-    basis_year = due_date.year if rule.basis == "exigibility" and due_date else year
-    return rule.expiry(basis_year)
+    return rule.expiry(basis_year(rule, year, due_date, paid_on))
+
+
+def basis_year(rule: ClaimRule, year: int, due_date: date | None, paid_on: date | None) -> int:
+    """The year a claim rule counts from (see `ClaimRule`)."""
+    due_year = year if rule.basis == "period" or due_date is None else due_date.year
+    if rule.basis == "payment" and paid_on is not None:
+        return max(due_year, paid_on.year)
+    return due_year
 
 
 def _span(params: ParameterSet, name: str, start: date) -> date:
@@ -180,6 +198,7 @@ def expiry(
     period: str,
     due_date: date | None,
     events: Iterable[LimitationEvent],
+    paid_on: date | None = None,
 ) -> date:
     """Limitation date of a debt given the acts recorded on its (contributor, period).
 
@@ -205,9 +224,10 @@ def expiry(
     ...        [LimitationEvent(date(2025, 1, 2), "formal_notice")])
     datetime.date(2024, 12, 31)
     """
-    deadline = claim_expiry(params, scheme, kind, period, due_date)
+    deadline = claim_expiry(params, scheme, kind, period, due_date, paid_on)
     claim_years = params.value("limitation.contributions.years", date(period_year(period), 1, 1))
     phase = "claim"
+    claim_deadline = deadline  # the claim period, which suspensions and acknowledgements extend
     for e in sorted(events, key=lambda e: (e.on, EVENTS.index(e.event))):
         if e.event not in EVENTS:
             raise ValueError(f"acte inconnu : {e.event}")
@@ -217,9 +237,14 @@ def expiry(
             if e.until is None:
                 return SUSPENDED
             deadline += timedelta(days=(e.until - e.on).days + 1)
+            if phase == "claim":
+                claim_deadline = deadline
         elif e.event == FORMAL_NOTICE:
+            # a notice is valid while the contributions may still be claimed; a later notice
+            # within that period opens a new action period (it only ever extends it)
             if phase == "claim":
                 phase = "action"
+            if e.on <= claim_deadline:
                 months = params.value("limitation.formal_notice.months", e.on)
                 deadline = max(
                     deadline, _span(params, "limitation.action.years", add_months(e.on, months))
@@ -229,6 +254,7 @@ def expiry(
             deadline = max(deadline, _span(params, "limitation.enforcement.years", e.on))
         elif phase == "claim":
             deadline = max(deadline, add_years(e.on, claim_years))
+            claim_deadline = deadline
         elif phase == "action":
             deadline = max(deadline, _span(params, "limitation.action.years", e.on))
         else:

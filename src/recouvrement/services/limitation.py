@@ -30,6 +30,7 @@ from sqlalchemy import (
     Engine,
     Integer,
     and_,
+    case,
     cast,
     exists,
     extract,
@@ -45,10 +46,10 @@ from recouvrement.adapters.db.limitation_tables import (
     limitation_event,
     limitation_proposal,
 )
-from recouvrement.adapters.db.tables import account_balance, contributor
+from recouvrement.adapters.db.tables import account_balance, contributor, journal_posting
 from recouvrement.domain import limitation as rules
 from recouvrement.domain.actors import Actor, Permission, require, system_actor
-from recouvrement.domain.allocation import CREDIT_ITEM, SURCHARGE_ITEMS, item_kind
+from recouvrement.domain.allocation import CREDIT_ITEM, PENALTY_PREFIX, SURCHARGE_ITEMS, item_kind
 from recouvrement.domain.errors import DomainError, NotFound, Problem
 from recouvrement.domain.ledger import LedgerAccount
 from recouvrement.rules.parameters import ParameterSet, load_parameters
@@ -175,7 +176,12 @@ def limitation_date(
         )
     )
     events = events_of(conn, [contributor_id]).get((contributor_id, period), [])
-    return rules.expiry(load_parameters(), scheme, _kind(item), period, due, events)
+    paid_on = None
+    if _kind(item) == "surcharge":
+        paid_on = principal_payments(conn, [(contributor_id, fund, period)]).get(
+            (contributor_id, fund, period)
+        )
+    return rules.expiry(load_parameters(), scheme, _kind(item), period, due, events, paid_on)
 
 
 def is_prescribed(conn: Connection, contributor_id: int, period: str, on: date) -> bool:
@@ -232,6 +238,24 @@ def _debts(conn: Connection) -> tuple[object, _Columns]:
     return source, _Columns(year, due_year, surcharge)
 
 
+def _row_query(conn: Connection) -> tuple[object, _Columns]:
+    """The open debts, one row each with what their date depends on."""
+    source, cols = _debts(conn)
+    b = account_balance
+    query = select(
+        b.c.contributor_id,
+        b.c.fund,
+        b.c.item,
+        b.c.period,
+        b.c.balance,
+        call.c.due_date,
+        contributor.c.kind,
+        cols.year.label("year"),
+        cols.due_year.label("due_year"),
+    ).select_from(source)
+    return _open(query), cols
+
+
 def _open(query):
     b = account_balance
     return query.where(b.c.ledger_account == RECEIVABLE, b.c.balance > 0, b.c.item != CREDIT_ITEM)
@@ -244,7 +268,8 @@ def _until_clause(params: ParameterSet, cols: _Columns, until: date):
         for kind in ("principal", "surcharge"):
             of_kind = cols.surcharge if kind == "surcharge" else ~cols.surcharge
             for first, last, rule in _rule_ranges(params, scheme, kind):
-                basis = cols.due_year if rule.basis == "exigibility" else cols.year
+                # a payment only moves a surcharge's basis later: the due year bounds it
+                basis = cols.year if rule.basis == "period" else cols.due_year
                 clauses.append(
                     and_(
                         contributor.c.kind == scheme,
@@ -263,16 +288,61 @@ class _Claims:
         self.params = params
         self.cache: dict[tuple, date | None] = {}
 
-    def __call__(self, scheme: str, surcharge: bool, year: int, due_year: int) -> date | None:
-        key = (scheme, surcharge, year, due_year)
+    def rule(self, scheme: str, surcharge: bool, year: int) -> rules.ClaimRule | None:
+        if not FIRST_YEAR <= year <= LAST_YEAR:
+            return None
+        kind = "surcharge" if surcharge else "principal"
+        return rules.claim_rule(self.params, scheme, kind, year)
+
+    def __call__(
+        self, scheme: str, surcharge: bool, year: int, due_year: int, paid_year: int | None = None
+    ) -> date | None:
+        key = (scheme, surcharge, year, due_year, paid_year)
         if key not in self.cache:
-            kind = "surcharge" if surcharge else "principal"
-            if FIRST_YEAR <= year <= LAST_YEAR:
-                rule = rules.claim_rule(self.params, scheme, kind, year)
-                self.cache[key] = rule.expiry(due_year if rule.basis == "exigibility" else year)
-            else:
+            rule = self.rule(scheme, surcharge, year)
+            if rule is None:
                 self.cache[key] = None
+            elif rule.basis == "period":
+                self.cache[key] = rule.expiry(year)
+            elif rule.basis == "payment" and paid_year is not None:
+                self.cache[key] = rule.expiry(max(due_year, paid_year))
+            else:
+                self.cache[key] = rule.expiry(due_year)
         return self.cache[key]
+
+
+def principal_payments(
+    conn: Connection, keys: Iterable[tuple[int, str, str]]
+) -> dict[tuple[int, str, str], date]:
+    """For each (contributor, fund, period), the day its contributions were fully paid: the last
+    payment on its principal items, when their receivable balance is nil (L244-3 al. 3 counts a
+    surcharge from the end of that year). Keys still owing, or without principal, are absent."""
+    wanted = sorted(set(keys))
+    out: dict[tuple[int, str, str], date] = {}
+    p = journal_posting
+    principal = and_(
+        p.c.item.not_in(sorted(SURCHARGE_ITEMS)),
+        ~p.c.item.startswith(PENALTY_PREFIX),
+        p.c.item != CREDIT_ITEM,
+    )
+    for i in range(0, len(wanted), CHUNK):
+        chunk = wanted[i : i + CHUNK]
+        paid = func.max(case((p.c.amount < 0, p.c.value_date), else_=None))
+        query = (
+            select(p.c.contributor_id, p.c.fund, p.c.period, func.sum(p.c.amount), paid)
+            .where(
+                p.c.ledger_account == RECEIVABLE,
+                p.c.contributor_id.in_(sorted({k[0] for k in chunk})),
+                p.c.period.in_(sorted({k[2] for k in chunk})),
+                principal,
+            )
+            .group_by(p.c.contributor_id, p.c.fund, p.c.period)
+        )
+        wanted_here = set(chunk)
+        for cid, fund, period, balance, last in conn.execute(query):
+            if (cid, fund, period) in wanted_here and balance <= 0 and last is not None:
+                out[(cid, fund, period)] = last
+    return out
 
 
 def limitation_dates(
@@ -285,21 +355,8 @@ def limitation_dates(
     """The limitation date of every open debt (or of the given contributors' / periods'), with
     `until` only those whose date is on or before it."""
     params = load_parameters()
-    source, cols = _debts(conn)
+    query, cols = _row_query(conn)
     b = account_balance
-    query = _open(
-        select(
-            b.c.contributor_id,
-            b.c.fund,
-            b.c.item,
-            b.c.period,
-            b.c.balance,
-            call.c.due_date,
-            contributor.c.kind,
-            cols.year.label("year"),
-            cols.due_year.label("due_year"),
-        ).select_from(source)
-    )
     if periods is not None:
         query = query.where(b.c.period.in_(sorted(set(periods))))
     if until is not None:
@@ -314,17 +371,36 @@ def limitation_dates(
                 for i in range(0, len(wanted), CHUNK)
             )
         )
+    return _dated(conn, params, rows, until)
+
+
+def _dated(
+    conn: Connection, params: ParameterSet, rows, until: date | None
+) -> list[DebtLimitation]:
+    """The rows' limitation dates: the claim rule by group, then a surcharge's paid principal
+    and the recorded acts, which can only make a date later."""
     events = events_of(conn, {r.contributor_id for r in rows})
     claims = _Claims(params)
     surcharges = SURCHARGE_ITEMS
+    paid_keys = set()
+    for r in rows:
+        if r.item in surcharges:
+            rule = claims.rule(r.kind, True, r.year)
+            if rule is not None and rule.basis == "payment":
+                paid_keys.add((r.contributor_id, r.fund, r.period))
+    paid = principal_payments(conn, paid_keys) if paid_keys else {}
     out = []
     for r in rows:
-        expires = claims(r.kind, r.item in surcharges, r.year, r.due_year)
+        paid_on = paid.get((r.contributor_id, r.fund, r.period)) if r.item in surcharges else None
+        paid_year = paid_on.year if paid_on else None
+        expires = claims(r.kind, r.item in surcharges, r.year, r.due_year, paid_year)
         acts = events.get((r.contributor_id, r.period))
         if acts and expires is not None:
-            expires = rules.expiry(params, r.kind, _kind(r.item), r.period, r.due_date, acts)
-            if until is not None and expires > until:
-                continue
+            expires = rules.expiry(
+                params, r.kind, _kind(r.item), r.period, r.due_date, acts, paid_on
+            )
+        if until is not None and expires is not None and expires > until:
+            continue
         out.append(
             DebtLimitation(
                 r.contributor_id, r.fund, r.item, r.period, int(r.balance), r.due_date, expires
@@ -336,7 +412,8 @@ def limitation_dates(
 
 def limitation_counts(conn: Connection) -> dict[int | None, tuple[int, int]]:
     """(number of debts, amount in cents) by year of limitation date, for all open debts: the
-    debts are grouped by what their date depends on, so the rules run once per group."""
+    debts are grouped by what their date depends on, so the rules run once per group; surcharges
+    whose contributions are no longer owed (perhaps paid) and debts with acts are dated one by one."""
     params = load_parameters()
     source, cols = _debts(conn)
     b = account_balance
@@ -344,9 +421,22 @@ def limitation_counts(conn: Connection) -> dict[int | None, tuple[int, int]]:
         limitation_event.c.contributor_id == b.c.contributor_id,
         limitation_event.c.period == b.c.period,
     )
+    other = account_balance.alias("principal")
+    principal_open = exists().where(
+        other.c.contributor_id == b.c.contributor_id,
+        other.c.ledger_account == RECEIVABLE,
+        other.c.fund == b.c.fund,
+        other.c.period == b.c.period,
+        other.c.balance > 0,
+        other.c.item.not_in([*sorted(SURCHARGE_ITEMS), CREDIT_ITEM]),
+        ~other.c.item.startswith(PENALTY_PREFIX),
+    )
+    by_group = or_(~cols.surcharge, principal_open)
     keys = (contributor.c.kind, cols.surcharge, cols.year, cols.due_year)
     query = _open(
-        select(*keys, func.count(), func.sum(b.c.balance)).select_from(source).where(without_acts)
+        select(*keys, func.count(), func.sum(b.c.balance))
+        .select_from(source)
+        .where(without_acts, by_group)
     ).group_by(*keys)
     claims = _Claims(params)
     out: dict[int | None, tuple[int, int]] = {}
@@ -358,6 +448,10 @@ def limitation_counts(conn: Connection) -> dict[int | None, tuple[int, int]]:
 
     for kind, surcharge, year, due_year, count, amount in conn.execute(query):
         add(claims(kind, bool(surcharge), year, due_year), int(count), int(amount or 0))
+    rows, _ = _row_query(conn)
+    one_by_one = conn.execute(rows.where(without_acts, ~by_group)).all()
+    for d in _dated(conn, params, one_by_one, None):
+        add(d.limitation_date, 1, d.amount)
     ids = [r[0] for r in conn.execute(select(limitation_event.c.contributor_id).distinct())]
     acted = events_of(conn, ids)
     for d in limitation_dates(conn, contributor_ids=ids):
