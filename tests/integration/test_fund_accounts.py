@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from sqlalchemy import func, select, update
 
+from recouvrement.adapters.db.fee_tables import fund_year_figure
 from recouvrement.domain.actors import Actor, Role
 from recouvrement.domain.errors import Conflict, DomainError, Forbidden
 from recouvrement.domain.ledger import Entry, Posting, reversal_of
 from recouvrement.services import fund_accounts, transfer_dispatch, transfers
 from recouvrement.services.ledger import load_entry, post_entries
+from recouvrement.services.ledger_check import check_ledger
 from recouvrement.services.unit_of_work import UnitOfWork
 
 from .conftest import SYSTEM
@@ -151,3 +154,32 @@ def test_each_transfer_posts_to_the_ledger_once_and_shows_in_the_fund_figures(le
     assert row["transferred"] == -5_000 and row["owed"] == 5_000
     with pytest.raises(DomainError):
         transfer_dispatch.record_fund_repayment(engine, SYSTEM, advance["id"], date(2016, 2, 20))
+
+
+def test_kept_figures_follow_late_entries_and_ledger_check_proves_them(ledger_2014):
+    engine = ledger_2014.engine
+    (first,) = fund_accounts.fund_figures(engine, SYSTEM, 2014, territory="976")
+    with engine.connect() as conn:
+        kept = conn.execute(select(func.count()).select_from(fund_year_figure)).scalar()
+    assert kept > 0
+    # a receipt dated in 2014 but recorded later is added to the kept 2014 figures
+    cid = open_account(ledger_2014, 3, "CSSM")
+    _post(
+        engine,
+        _debt("d9", cid, 7_000, date(2014, 2, 1)),
+        _paid("p9", cid, 7_000, date(2014, 11, 3)),
+    )
+    (again,) = fund_accounts.fund_figures(engine, SYSTEM, 2014, territory="976")
+    assert again["cashed"] == first["cashed"] + 7_000 and again["owed"] == first["owed"] + 7_000
+    assert check_ledger(engine).ok
+    # a kept figure that the journal does not support is a finding of `ledger check`
+    with UnitOfWork(engine) as uow:
+        uow.conn.execute(
+            update(fund_year_figure)
+            .where(fund_year_figure.c.year == 2014, fund_year_figure.c.fund == "unedic")
+            .values(cashed=fund_year_figure.c.cashed + 1)
+        )
+        uow.commit()
+    report = check_ledger(engine)
+    assert not report.ok and report.fund_figure_difference_count == 1
+    assert "fonds unedic, fin 2014" in report.fund_figure_differences[0]

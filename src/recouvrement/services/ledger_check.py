@@ -7,7 +7,9 @@ exceptions, so the command can list every one of them:
 - every posting belongs to an entry (the migration's trigger already refuses an orphan);
 - every posting carries its entry's value date (denormalised for as-of queries);
 - every account_balance row equals the sum of the journal's postings for its key, and every key
-  with a non-zero sum in the journal has its row.
+  with a non-zero sum in the journal has its row;
+- every kept cumulative figure of a fund at a year's end (`fund_year_figure`) equals the journal
+  up to the entry it was read to (`services/fund_accounts.check_fund_figures`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, text
+
+from recouvrement.services.fund_accounts import check_fund_figures
 
 LIST_LIMIT = 1000  # findings listed; all are counted
 
@@ -71,6 +75,8 @@ class LedgerReport:
     date_mismatch_count: int = 0
     orphan_entry_ids: list[int] = field(default_factory=list)  # postings' entry ids not found
     orphan_count: int = 0
+    fund_figure_differences: list[str] = field(default_factory=list)  # kept fund-year figures
+    fund_figure_difference_count: int = 0
 
     @property
     def findings(self) -> int:
@@ -79,6 +85,7 @@ class LedgerReport:
             + self.cache_difference_count
             + self.date_mismatch_count
             + self.orphan_count
+            + self.fund_figure_difference_count
         )
 
     @property
@@ -175,4 +182,7 @@ def _check(conn: Connection, limit: int) -> LedgerReport:
     for row in conn.execute(text(_ORPHANS), params):
         report.orphan_entry_ids.append(row[0])
         report.orphan_count = int(row[1])
+    differences = check_fund_figures(conn)
+    report.fund_figure_differences = differences[:limit]
+    report.fund_figure_difference_count = len(differences)
     return report

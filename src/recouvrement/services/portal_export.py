@@ -13,19 +13,22 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import polars as pl
 from sqlalchemy import Connection, Engine, and_, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
+from recouvrement.adapters.db.frames import query_frame
 from recouvrement.adapters.db.payroll_tables import payroll_declaration, payroll_declaration_line
 from recouvrement.adapters.db.portal_tables import portal_export
 from recouvrement.adapters.db.tables import (
+    account_balance,
     contributor,
     establishment,
     journal_entry,
     journal_posting,
 )
-from recouvrement.adapters.files.portal_files import write_dataset, write_manifest
+from recouvrement.adapters.files.portal_files import SCHEMAS, write_dataset, write_manifest
 from recouvrement.agreements.loader import AgreementError, shipped_agreements
 from recouvrement.domain.actors import Actor, Permission, require
 from recouvrement.domain.errors import Conflict, DomainError, Forbidden, NotFound, Problem
@@ -59,10 +62,11 @@ def _check_actor(actor: Actor) -> None:
 
 
 def _movements(conn: Connection, scope: dict, entry_from: int, entry_to: int):
+    """The slice's receivable postings, split into receipts and the rest (debts)."""
     p, e = journal_posting, journal_entry
     original = aliased(journal_entry)
     cause = func.coalesce(original.c.cause, e.c.cause).label("cause")
-    rows = conn.execute(
+    query = (
         select(
             p.c.entry_id,
             p.c.line_no,
@@ -84,11 +88,10 @@ def _movements(conn: Connection, scope: dict, entry_from: int, entry_to: int):
             p.c.fund.in_(scope["funds"]),
             contributor.c.territory == scope["territory"],
         )
-    ).mappings()
-    debts, receipts = [], []
-    for row in rows:
-        (receipts if row["cause"] in _RECEIPT_CAUSES else debts).append(dict(row))
-    return debts, receipts
+    )
+    frame = query_frame(conn, query, SCHEMAS["debts"])
+    is_receipt = pl.col("cause").is_in(list(_RECEIPT_CAUSES))
+    return frame.filter(~is_receipt), frame.filter(is_receipt)
 
 
 def _declarations(conn: Connection, scope: dict, first: int, last: int) -> list[dict]:
@@ -116,39 +119,57 @@ def _declarations(conn: Connection, scope: dict, first: int, last: int) -> list[
     ]
 
 
-def _contributors(conn: Connection, scope: dict) -> list[dict]:
+def _contributors(conn: Connection, scope: dict) -> pl.DataFrame:
     c = contributor
-    rows = conn.execute(
-        select(
-            c.c.id.label("contributor_id"),
-            c.c.kind,
-            c.c.name,
-            c.c.territory,
-            c.c.siren,
-            c.c.public_sector,
-            c.c.status,
-        ).where(c.c.territory == scope["territory"], c.c.kind == "employer")
-    ).mappings()
-    return [dict(r) for r in rows]
+    query = select(
+        c.c.id.label("contributor_id"),
+        c.c.kind,
+        c.c.name,
+        c.c.territory,
+        c.c.siren,
+        c.c.public_sector,
+        c.c.status,
+    ).where(c.c.territory == scope["territory"], c.c.kind == "employer")
+    return query_frame(conn, query, SCHEMAS["contributors"])
 
 
 def _balances(conn: Connection, scope: dict, entry_to: int, period: Period) -> list[dict]:
-    p = journal_posting
-    total = func.sum(p.c.amount)
-    rows = conn.execute(
-        select(p.c.contributor_id, p.c.fund, p.c.item, p.c.period, total.label("balance"))
+    """Balances at the period's end as the slice's journal gives them: the cached balances (the
+    whole journal, proved equal to it by `ledger check`) less what was posted after the slice or
+    dated after the period — usually little, so an export need not re-add the whole history."""
+    p, b = journal_posting, account_balance
+    keys = (b.c.contributor_id, b.c.fund, b.c.item, b.c.period)
+    in_scope = (contributor.c.territory == scope["territory"],)
+    balances: dict[tuple, int] = {
+        tuple(row[:4]): int(row[4])
+        for row in conn.execute(
+            select(*keys, b.c.balance)
+            .join(contributor, contributor.c.id == b.c.contributor_id)
+            .where(
+                b.c.ledger_account == LedgerAccount.RECEIVABLE.value,
+                b.c.fund.in_(scope["funds"]),
+                *in_scope,
+            )
+        )
+    }
+    later = conn.execute(
+        select(p.c.contributor_id, p.c.fund, p.c.item, p.c.period, func.sum(p.c.amount))
         .join(contributor, contributor.c.id == p.c.contributor_id)
         .where(
-            p.c.entry_id <= entry_to,
-            p.c.value_date <= period.end,
+            (p.c.entry_id > entry_to) | (p.c.value_date > period.end),
             p.c.ledger_account == LedgerAccount.RECEIVABLE.value,
             p.c.fund.in_(scope["funds"]),
-            contributor.c.territory == scope["territory"],
+            *in_scope,
         )
         .group_by(p.c.contributor_id, p.c.fund, p.c.item, p.c.period)
-        .having(total != 0)
-    ).mappings()
-    return [dict(r) | {"balance": int(r["balance"])} for r in rows]
+    )
+    for *key, amount in later:
+        balances[tuple(key)] = balances.get(tuple(key), 0) - int(amount)
+    return [
+        {"contributor_id": c, "fund": f, "item": i, "period": per, "balance": amount}
+        for (c, f, i, per), amount in balances.items()
+        if amount
+    ]
 
 
 def _write(conn: Connection, slice_: dict, directory: Path) -> tuple[dict, str]:

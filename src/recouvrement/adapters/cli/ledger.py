@@ -51,11 +51,17 @@ def report_lines(report: LedgerReport) -> list[str]:
     lines.append(f"Lignes rattachées à une écriture absente : {_n(report.orphan_count)}")
     for entry_id in report.orphan_entry_ids:
         lines.append(f"  écriture {entry_id} introuvable")
+    lines.append(
+        "Chiffres annuels des attributaires différents du journal : "
+        + _n(report.fund_figure_difference_count)
+    )
+    lines.extend(f"  {finding}" for finding in report.fund_figure_differences)
     shown = (
         len(report.unbalanced)
         + len(report.cache_differences)
         + len(report.date_mismatches)
         + len(report.orphan_entry_ids)
+        + len(report.fund_figure_differences)
     )
     total = report.findings
     if shown < total:

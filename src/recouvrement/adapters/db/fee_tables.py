@@ -1,5 +1,7 @@
-"""Management-fee invoices (migration 0011), on the shared metadata: one per agreement, category
-and year billed, with what it was computed on, so the invoice can be explained and re-printed."""
+"""Management-fee invoices and the funds' yearly figures (migration 0011), on the shared metadata.
+
+An invoice is kept once per agreement, category and year billed, with what it was computed on, so
+it can be explained and re-printed."""
 
 from __future__ import annotations
 
@@ -37,4 +39,22 @@ fee_invoice = Table(
     Column("created_by", String(64), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("agreement", "category", "year"),
+)
+
+
+# What each fund had been paid, refunded, written off and transferred from the first posting to the
+# end of a year, as the journal stood at `watermark` (the last entry id read). A later entry dated
+# in or before the year is added on the next reading; `ledger check` compares every row with the
+# journal.
+fund_year_figure = Table(
+    "fund_year_figure",
+    metadata,
+    Column("fund", String(32), primary_key=True),
+    Column("territory", String(3), primary_key=True),  # "" when not limited to a territory
+    Column("year", Integer, primary_key=True),
+    Column("watermark", BigInteger, nullable=False),
+    Column("cashed", BigInteger, nullable=False),
+    Column("refunded", BigInteger, nullable=False),
+    Column("written_off", BigInteger, nullable=False),
+    Column("transferred", BigInteger, nullable=False),
 )

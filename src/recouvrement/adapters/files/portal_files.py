@@ -75,9 +75,11 @@ SORT = {
 }
 
 
-def write_dataset(name: str, rows: list[dict], directory: Path) -> dict:
-    """Write one dataset; returns its manifest line."""
-    frame = pl.DataFrame(rows, schema=SCHEMAS[name], orient="row").sort(SORT[name])
+def write_dataset(name: str, rows: list[dict] | pl.DataFrame, directory: Path) -> dict:
+    """Write one dataset (rows or a frame of its schema); returns its manifest line."""
+    if not isinstance(rows, pl.DataFrame):
+        rows = pl.DataFrame(rows, schema=SCHEMAS[name], orient="row")
+    frame = rows.select(list(SCHEMAS[name])).cast(SCHEMAS[name]).sort(SORT[name])
     path = directory / f"{name}.parquet"
     frame.write_parquet(path, statistics=False, compression="zstd")
     return {

@@ -1,4 +1,4 @@
-"""convergence action plan; activity code (NAF) of establishments; management-fee invoices; portal exports
+"""convergence action plan; activity code (NAF) of establishments; management-fee invoices; portal exports; funds' yearly figures
 
 Revision ID: 0011
 Revises: 0002
@@ -103,9 +103,22 @@ def upgrade() -> None:
             "agreement", "sequence", name=op.f("uq_portal_export_agreement_sequence")
         ),
     )
+    op.create_table(
+        "fund_year_figure",
+        sa.Column("fund", sa.String(length=32), nullable=False),
+        sa.Column("territory", sa.String(length=3), nullable=False),
+        sa.Column("year", sa.Integer(), nullable=False),
+        sa.Column("watermark", sa.BigInteger(), nullable=False),
+        sa.Column("cashed", sa.BigInteger(), nullable=False),
+        sa.Column("refunded", sa.BigInteger(), nullable=False),
+        sa.Column("written_off", sa.BigInteger(), nullable=False),
+        sa.Column("transferred", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("fund", "territory", "year", name=op.f("pk_fund_year_figure")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("fund_year_figure")
     op.drop_table("portal_export")
     op.drop_table("fee_invoice")
     op.drop_table("action_plan_presentation")
