@@ -165,6 +165,8 @@ def test_mayotte_employers_are_audited_from_2014_and_pre_2013_periods_adjusted(r
     )
     assert done["adjusted"] == 50_000
     assert ledger.balance(e, SYSTEM, region.mayotte, period="2012") == 50_000
+    assert audit_plan.completed_audits(e, 2014, territory="976") == 1
+    assert audit_plan.completed_audits(e, 2014, territory="69") == 0
 
 
 def test_the_plan_through_the_api(region):

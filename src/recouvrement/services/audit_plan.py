@@ -547,3 +547,20 @@ def get_audit(engine: Engine, actor: Actor, audit_id: int) -> dict:
         for a in lines
     ]  # fmt: skip
     return view
+
+
+def completed_audits(engine: Engine, year: int, territory: str | None = None) -> int:
+    """Audits completed in `year` (of the territory's contributors): the base of the audit fee
+    the fees module bills (amendment art. 7), which it takes as an input until it reads this."""
+    q = (
+        select(func.count())
+        .select_from(audit.join(contributor, contributor.c.id == audit.c.contributor_id))
+        .where(
+            audit.c.status == "completed",
+            audit.c.completed_on.between(date(year, 1, 1), date(year, 12, 31)),
+        )
+    )
+    if territory is not None:
+        q = q.where(contributor.c.territory == territory)
+    with engine.connect() as conn:
+        return int(conn.scalar(q) or 0)
