@@ -294,3 +294,45 @@ def test_in_the_daily_cycle_with_declared_employers(engine, twin, tmp_path, monk
     items = {key.split(":")[3] for key in found}
     assert len(items) > 1  # every principal item of the debt bears its own surcharge
     assert not any(item.startswith("surcharge") or item == "credit" for item in items)
+
+
+def test_a_late_declaration_is_surcharged_from_its_due_date(engine):
+    """Declared on 25 April for a debt due on 15 March: the initial surcharge and the months
+    opened on 15 March and 15 April passed before the debt was known; they are charged when it
+    arrives, on their own keys, and the following months the usual way."""
+    cid = scenario(engine)["on_time"]
+    surcharges_step(engine, date(2019, 4, 20))  # those anniversaries pass, the debt is unknown
+    with engine.begin() as conn:
+        conn.execute(
+            insert(call).values(
+                contributor_id=cid, period="2019-02", kind="employer_monthly",
+                reference=f"RF-{cid}-2019-02", issue_date=date(2019, 4, 25),
+                due_date=date(2019, 3, 15), amount=100_000, status="issued",
+                created_at=datetime(2019, 4, 25, tzinfo=UTC),
+            )
+        )  # fmt: skip
+    ledger.post_entry(
+        engine,
+        SYSTEM,
+        Entry(
+            f"declaration:{cid}:2019-02",
+            date(2019, 4, 25),
+            "declaration",
+            (
+                Posting("receivable", cid, FUND, ITEM, "2019-02", 100_000),
+                Posting("fund_revenue", None, FUND, ITEM, "2019-02", -100_000),
+            ),
+        ),
+    )
+    surcharges_step(engine, date(2019, 4, 26))
+    prefix = f"surcharge:{cid}:{FUND}:{ITEM}:2019-02:"
+    assert {k: v for k, v in surcharges(engine, cid).items() if k.startswith(prefix)} == {
+        prefix + "initial": (date(2019, 4, 25), 5_000),
+        prefix + "2019-03-15": (date(2019, 4, 25), 200),
+        prefix + "2019-04-15": (date(2019, 4, 25), 200),
+    }
+    surcharges_step(engine, date(2019, 5, 20))
+    surcharges_step(engine, date(2019, 5, 20))
+    late = {k: v for k, v in surcharges(engine, cid).items() if k.startswith(prefix)}
+    assert late[prefix + "2019-05-15"] == (date(2019, 5, 16), 200)
+    assert len(late) == 4

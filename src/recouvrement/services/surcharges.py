@@ -12,6 +12,9 @@ the same ledger; a crash replays the day, and the keys make the replay post noth
 Audit adjustments (calls of kind `audit_adjustment`) are few and follow R243-17: they are computed
 debt by debt from their journal history (domain.surcharges.audit_surcharges).
 
+Principal that arrives after its due date (a late declaration) is caught up on the day it arrives:
+the anniversaries that passed before it are charged on their own keys, valued that day.
+
 Only debts with a call are surcharged (their due date is the call's); see docs/surcharges.md.
 """
 
@@ -28,7 +31,12 @@ from sqlalchemy import Connection, Engine, and_, func, insert, select, union_all
 
 from recouvrement.adapters.db.call_tables import call
 from recouvrement.adapters.db.surcharge_tables import surcharge_run
-from recouvrement.adapters.db.tables import account_balance, contributor, journal_posting
+from recouvrement.adapters.db.tables import (
+    account_balance,
+    contributor,
+    journal_entry,
+    journal_posting,
+)
 from recouvrement.domain.actors import Actor, Permission, require, require_contributor, system_actor
 from recouvrement.domain.errors import DomainError, NotFound
 from recouvrement.domain.ledger import Cause, Entry, LedgerAccount, Posting
@@ -46,6 +54,7 @@ from recouvrement.domain.surcharges import (
     initial_surcharge,
     is_anniversary,
     is_principal,
+    ordinary_surcharges,
     surcharge_amount,
     underestimate_rate,
 )
@@ -246,6 +255,59 @@ def _audit_entries(conn: Connection, first: date, day: date, report: StepReport)
     return entries
 
 
+def _late_entries(conn: Connection, first: date, last: date, report: StepReport) -> list[Entry]:
+    """Surcharges of principal that arrived after its due date (a late declaration), for the
+    anniversaries that passed before it arrived: they were handled when the debt was not yet
+    known. Valued on the day it arrived; keys already posted are left alone."""
+    p, c, e = journal_posting, call, journal_entry
+    arrivals = conn.execute(
+        select(p.c.contributor_id, p.c.fund, p.c.item, p.c.period, c.c.due_date,
+               func.min(p.c.value_date))
+        .select_from(p.join(c, and_(c.c.contributor_id == p.c.contributor_id,
+                                    c.c.period == p.c.period)))
+        .where(p.c.ledger_account == LedgerAccount.RECEIVABLE.value, _principal(p),
+               p.c.amount > 0, p.c.value_date >= first, p.c.value_date <= last,
+               p.c.value_date > c.c.due_date, c.c.kind != AUDIT_KIND)
+        .group_by(p.c.contributor_id, p.c.fund, p.c.item, p.c.period, c.c.due_date)
+    ).all()  # fmt: skip
+    entries: list[Entry] = []
+    for cid, fund, item, period, due, arrived in arrivals:
+        try:
+            scale = scale_of_period(period)
+        except ParameterError:
+            report.add("surcharge_rules_unknown")
+            continue
+        moves = conn.execute(
+            select(p.c.value_date, p.c.amount).where(
+                p.c.contributor_id == cid, p.c.fund == fund, p.c.item == item,
+                p.c.period == period, p.c.ledger_account == LedgerAccount.RECEIVABLE.value,
+                p.c.value_date <= last,
+            )
+        ).all()  # fmt: skip
+        owed = sum(amount for _, amount in moves if amount > 0)
+
+        def unpaid_at(on: date, moves=moves, owed=owed) -> int:
+            return owed + sum(amount for day, amount in moves if amount < 0 and day <= on)
+
+        for line in ordinary_surcharges(due, scale, unpaid_at, arrived):
+            entries.append(
+                surcharge_entry(cid, fund, item, period, line._replace(value_date=arrived))
+            )
+    if not entries:
+        return []
+    keys = [entry.idempotency_key for entry in entries]
+    posted = set()
+    for i in range(0, len(keys), 1000):
+        posted.update(
+            conn.scalars(
+                select(e.c.idempotency_key).where(e.c.idempotency_key.in_(keys[i : i + 1000]))
+            )
+        )
+    late = [entry for entry in entries if entry.idempotency_key not in posted]
+    report.add("late_debts", len(arrivals))
+    return late
+
+
 def _first_anniversary(engine: Engine) -> tuple[date | None, bool]:
     """The first anniversary day to handle, and whether an earlier run already handled days."""
     with engine.connect() as conn:
@@ -285,7 +347,9 @@ def surcharges_step(engine: Engine, day: date, progress: Progress | None = None)
         due_dates = _due_dates(conn)
         # the first run also takes audit surcharges dated before the earliest due date
         audit_lines = _audit_entries(conn, first + ONE if resumed else date.min, day, report)
+        late_lines = _late_entries(conn, first, last, report)
     entries_total = _post_counted(engine, audit_lines, report)
+    entries_total += _post_counted(engine, late_lines, report)
     total_days = (last - first).days + 1
     pending: list[tuple[date, int]] = []
     anniversary = first
