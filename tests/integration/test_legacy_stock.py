@@ -85,12 +85,41 @@ def test_import_posts_opening_entries_and_keeps_rejected_lines(stock):
     assert dates == {date(2012, 12, 31)}
     assert calls[(garage, "2012-10")] == ("legacy_stock", "overdue", date(2012, 11, 15), 249_600)
     assert calls[(btp, "2011-Q4")] == ("legacy_stock", "overdue", date(2012, 1, 15), 345_000)
-    # amicable and incident pieces are debt files for escalation; the enforced one keeps its state
+    # every file is a debt file for escalation; the incident is recorded as the CACM's
     assert incidents == [
+        ("2011-Q4", "unpaid_at_due_date"),
         ("2012-06", "cacm_payment_incident"),
         ("2012-06", "unpaid_at_due_date"),
         ("2012-10", "unpaid_at_due_date"),
     ]
+
+
+def test_an_enforced_piece_goes_on_from_its_enforcement_order(stock):
+    """The CACM's enforced collection is continued, not restarted: the next step of the enforced
+    file is the hand-over to the bailiff, while amicable files start with a reminder."""
+    from recouvrement.adapters.db.collection_tables import collection_step
+    from recouvrement.adapters.db.limitation_tables import limitation_event
+    from recouvrement.services import escalation
+
+    world, garage, btp = stock
+    legacy_stock.import_legacy_file(world.engine, SYSTEM, CSV, "cacm.csv", TODAY)
+    with world.engine.connect() as conn:
+        step = conn.execute(select(collection_step)).one()
+        event = conn.execute(select(limitation_event)).one()
+        due, _left = escalation.due_files(conn, escalation.load_rules(), date(2014, 1, 2))
+    assert (step.contributor_id, step.period, step.step) == (btp, "2011-Q4", "enforcement_order")
+    assert step.reached_on == date(2012, 6, 1) and step.amount == 345_000
+    assert (event.period, event.event, event.on) == (
+        "2011-Q4",
+        "enforcement_order",
+        date(2012, 6, 1),
+    )
+    nexts = {(f.contributor_id, f.period): f.step.code for f in due}
+    assert nexts == {
+        (btp, "2011-Q4"): "bailiff_handover",
+        (btp, "2012-06"): "reminder",
+        (garage, "2012-10"): "reminder",
+    }
 
 
 def test_reimport_changes_nothing_and_pieces_already_taken_are_counted(stock):

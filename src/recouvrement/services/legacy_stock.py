@@ -12,9 +12,11 @@ by a call of kind `legacy_stock` for (employer, period), created `overdue` (no n
 Because the entries are dated at the stock date, the late-surcharge step finds nothing unpaid
 before it: it charges nothing the CACM already counted, and after it the additional surcharge runs
 at the scale of the debt's period — the pre-2013 rules, through the dated parameters already in
-`late_surcharges.yaml`. An amicable piece, or one with a payment incident, is a debt file for the
-escalation ladder (a `payment_incident` row `unpaid_at_due_date` at the stock date); an incident
-is also recorded as `cacm_payment_incident`; an enforced piece keeps its state in `legacy_debt`.
+`late_surcharges.yaml`. Every (employer, period) is a debt file for the escalation ladder (a
+`payment_incident` row `unpaid_at_due_date` the day after the stock date); a payment incident is
+also recorded as `cacm_payment_incident`; an enforced piece puts its file at the ladder's
+enforcement order (a `collection_step` row dated by the piece's state), so the CSSM goes on with
+the enforced collection rather than start over, and records that order as a limitation act.
 
 All valid lines are applied in one transaction, or none: a malformed file applies nothing.
 Rejected lines are kept with their line, field and reason. The same file again changes nothing;
@@ -32,6 +34,7 @@ from sqlalchemy import Connection, Engine, and_, func, insert, select, true, upd
 from sqlalchemy.dialects import postgresql, sqlite
 
 from recouvrement.adapters.db.call_tables import call
+from recouvrement.adapters.db.collection_tables import collection_step
 from recouvrement.adapters.db.cycle_tables import payment_incident
 from recouvrement.adapters.db.legacy_tables import legacy_debt, legacy_import, legacy_reject
 from recouvrement.adapters.db.tables import account_balance, contributor, establishment
@@ -54,9 +57,10 @@ from recouvrement.domain.actors import (
 )
 from recouvrement.domain.allocation import CREDIT_ITEM
 from recouvrement.domain.errors import DomainError, NotFound, Problem
+from recouvrement.domain.escalation import letter_reference
 from recouvrement.domain.ledger import Cause, Entry, LedgerAccount, Posting
 from recouvrement.domain.money import format_euros_fr
-from recouvrement.services import audit, calls
+from recouvrement.services import audit, calls, escalation, limitation
 from recouvrement.services.ledger import post_entries
 from recouvrement.services.unit_of_work import UnitOfWork
 
@@ -64,6 +68,7 @@ AGREEMENT = "unedic-mayotte"
 CALL_KIND = "legacy_stock"
 INCIDENT_UNPAID = "unpaid_at_due_date"  # the daily cycle's kind: a debt file for escalation
 INCIDENT_CACM = "cacm_payment_incident"
+ENFORCEMENT_STEP = "enforcement_order"  # the step of rules/escalation.yaml, and the limitation act
 MAYOTTE = "976"
 
 
@@ -352,9 +357,11 @@ def _post(conn: Connection, actor: Actor, import_id: int, good, on: date) -> Non
         statuses = {x.status for x in lines}
         base = {"call_id": call_ids[(cid, period)], "contributor_id": cid, "period": period}
         unpaid = sum(x.amount for x in lines)
-        if statuses - {LegacyStatus.ENFORCED}:
-            incidents.append({**base, "kind": INCIDENT_UNPAID, "detected_on": on + timedelta(1),
-                              "unpaid_amount": unpaid})  # fmt: skip
+        incidents.append({**base, "kind": INCIDENT_UNPAID, "detected_on": on + timedelta(1),
+                          "unpaid_amount": unpaid})  # fmt: skip
+        if LegacyStatus.ENFORCED in statuses:
+            enforced = [x for x in lines if x.status is LegacyStatus.ENFORCED]
+            _enforced_file(conn, cid, period, enforced, unpaid, on)
         if LegacyStatus.PAYMENT_INCIDENT in statuses:
             first = min(x.status_date or x.piece_date for x in lines
                         if x.status is LegacyStatus.PAYMENT_INCIDENT)  # fmt: skip
@@ -365,6 +372,32 @@ def _post(conn: Connection, actor: Actor, import_id: int, good, on: date) -> Non
     )
     for row in incidents:
         conn.execute(stmt.values(**row))
+
+
+def _enforced_file(conn: Connection, cid: int, period: str, lines, unpaid: int, on: date) -> None:
+    """An enforced piece (contentieux engagé by the CACM) enters the escalation ladder at its
+    enforcement order, so the next step is the hand-over to the bailiff, not a new reminder; the
+    order interrupts the limitation (CSS L244-9), recorded for the limitation module."""
+    reached = min(x.status_date or on for x in lines)
+    ladders = escalation.load_rules().ladders.get("employer", ())
+    ladder = next(
+        (v for v in reversed(ladders) if v.start <= reached), ladders[0] if ladders else None
+    )
+    if ladder is None:
+        return
+    step = ladder.step(ENFORCEMENT_STEP)
+    reference = f"CACM-{letter_reference(step, cid, period)}"[:64]
+    conn.execute(
+        _insert(conn, collection_step)
+        .on_conflict_do_nothing(index_elements=["contributor_id", "period", "step"])
+        .values(contributor_id=cid, period=period, scheme="employer", step=step.code,
+                rank=step.rank, reached_on=reached, pay_by=None, amount=unpaid,
+                reference=reference, document_id=None)
+    )  # fmt: skip
+    for x in lines:
+        limitation.record_interruption(
+            conn, cid, period, ENFORCEMENT_STEP, x.status_date or on, f"legacy:{x.piece_reference}"
+        )
 
 
 # ---------------------------------------------------------------------------------------------
