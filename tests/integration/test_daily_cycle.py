@@ -18,12 +18,13 @@ from recouvrement.adapters.db.engine import make_engine
 from recouvrement.adapters.db.tables import audit_event
 from recouvrement.domain.actors import system_actor
 from recouvrement.domain.errors import DomainError, Forbidden
-from recouvrement.services import daily_cycle
+from recouvrement.services import daily_cycle, ledger
 from recouvrement.services.call_issuing import issue_calls_step, payment_incidents_step
 from recouvrement.services.daily_cycle_report import StepReport
 from recouvrement.services.ledger_check import check_ledger
 from tests.conftest import _postgres_engine
 
+from .conftest import SYSTEM
 from .cycle_world import FIRST_DAY, build_cycle_world, call_states, canonical_journal
 
 CYCLE = system_actor("cycle quotidien")
@@ -238,3 +239,30 @@ def test_a_bad_date_is_refused_in_french(engine, cli):
     assert "date invalide « 2024-02-30 »" in result.stderr
     result = cli("run-until", "2024-03-01")
     assert result.exit_code == 2 and "--from" in result.stderr
+
+
+def test_a_call_paid_on_time_whose_receipt_is_reversed_becomes_overdue_without_incident(engine):
+    on_time = build_cycle_world(engine)[0]
+    with engine.connect() as conn:
+        due = conn.scalar(
+            select(call.c.due_date).where(
+                call.c.contributor_id == on_time, call.c.period == "2024-01"
+            )
+        )
+    rejected = due + timedelta(days=1)
+    ledger.reverse_entry(engine, SYSTEM, f"receipt:test-{on_time}-2024-01", "reject-1", rejected)
+    daily_cycle.run_until(
+        engine, CYCLE, rejected + timedelta(days=1), start=FIRST_DAY, steps=CALL_STEPS
+    )
+    with engine.connect() as conn:
+        status = conn.scalar(
+            select(call.c.status).where(
+                call.c.contributor_id == on_time, call.c.period == "2024-01"
+            )
+        )
+        incidents = conn.scalar(
+            select(func.count())
+            .select_from(payment_incident)
+            .where(payment_incident.c.contributor_id == on_time)
+        )
+    assert status == "overdue" and incidents == 0

@@ -39,6 +39,7 @@ from sqlalchemy import (
     cast,
     func,
     literal,
+    or_,
     select,
     union_all,
     update,
@@ -285,19 +286,33 @@ def _write_atomically(path: Path, content: bytes) -> None:
 # --- payment incidents ---------------------------------------------------------------------
 
 
-def _unpaid(where, cutoff):
-    """Principal owed on each call's (contributor, period) as of `cutoff`, call by call: the
-    cached balance less the postings dated after the cutoff, each item floored at zero (an item
-    overpaid does not pay another; allocation moves money, not this check). As of a date, so that
-    a range of days run late finds what running each day on time would have found."""
+def _owed(where, day: date):
+    """Principal owed on each call's (contributor, period), call by call, at two dates: the end of
+    its due date (for a call still `issued`) and `day`. Each is the cached balance less the
+    postings dated after it, each item floored at zero (an item overpaid does not pay another;
+    allocation moves money, not this check). As of dates, so that a range of days run late finds
+    what running each day on time would have found. Calls owing nothing have no row."""
     b, p = account_balance, journal_posting
+    cutoff = case((call.c.status == "issued", call.c.due_date), else_=literal(day, Date))
     cached = (
-        select(call.c.id.label("call_id"), b.c.fund, b.c.item, b.c.balance.label("amount"))
+        select(
+            call.c.id.label("call_id"),
+            b.c.fund,
+            b.c.item,
+            b.c.balance.label("at_due"),
+            b.c.balance.label("today"),
+        )
         .join(b, and_(_of_call(b), _principal(b)))
         .where(where)
     )
     later = (
-        select(call.c.id, p.c.fund, p.c.item, -p.c.amount)
+        select(
+            call.c.id,
+            p.c.fund,
+            p.c.item,
+            -p.c.amount,
+            case((p.c.value_date > day, -p.c.amount), else_=0),
+        )
         .join(
             p,
             and_(
@@ -311,15 +326,21 @@ def _unpaid(where, cutoff):
     )
     u = union_all(cached, later).subquery()
     per_item = (
-        select(u.c.call_id, func.sum(u.c.amount).label("owed"))
+        select(
+            u.c.call_id, func.sum(u.c.at_due).label("at_due"), func.sum(u.c.today).label("today")
+        )
         .group_by(u.c.call_id, u.c.fund, u.c.item)
         .subquery()
     )
-    unpaid = cast(func.sum(case((per_item.c.owed > 0, per_item.c.owed), else_=0)), BigInteger)
+
+    def floored(column):
+        return cast(func.sum(case((column > 0, column), else_=0)), BigInteger)
+
+    at_due, today = floored(per_item.c.at_due), floored(per_item.c.today)
     return (
-        select(per_item.c.call_id, unpaid.label("unpaid"))
+        select(per_item.c.call_id, at_due, today)
         .group_by(per_item.c.call_id)
-        .having(unpaid > 0)
+        .having(or_(at_due > 0, today > 0))
     )
 
 
@@ -335,11 +356,11 @@ def payment_incidents_step(
     for i, ids in enumerate(batches, 1):
         with UnitOfWork(engine) as uow:
             conn = uow.conn
-            newly_due = and_(call.c.status == "issued", call.c.due_date < day, _among(conn, ids))
-            late = {
-                call_id: int(owed)
-                for call_id, owed in conn.execute(_unpaid(newly_due, call.c.due_date))
-            }
+            batch = and_(past_due, _among(conn, ids))
+            owed = {r[0]: (int(r[1]), int(r[2])) for r in conn.execute(_owed(batch, day))}
+            calls = conn.execute(
+                select(call.c.id, call.c.contributor_id, call.c.period, call.c.status).where(batch)
+            ).all()
             incidents = [
                 {
                     "call_id": r.id,
@@ -347,14 +368,12 @@ def payment_incidents_step(
                     "period": r.period,
                     "kind": INCIDENT_UNPAID,
                     "detected_on": day,
-                    "unpaid_amount": late[r.id],
+                    "unpaid_amount": owed[r.id][0],
                 }
-                for r in conn.execute(
-                    select(call.c.id, call.c.contributor_id, call.c.period).where(newly_due)
-                )
-                if r.id in late
+                for r in calls
+                if r.status == "issued" and owed.get(r.id, (0, 0))[0] > 0
             ]
-            overdue = 0
+            overdue = paid = 0
             if incidents:
                 conn.execute(
                     _insert(conn, payment_incident).on_conflict_do_nothing(
@@ -362,15 +381,15 @@ def payment_incidents_step(
                     ),
                     incidents,
                 )
+            # Paid by the due date but owed again today (a reversed receipt): overdue, no incident.
+            late = [r.id for r in calls if r.status == "issued" and max(owed.get(r.id, (0, 0))) > 0]
+            if late:
                 overdue = conn.execute(
                     update(call)
-                    .where(newly_due, _among(conn, sorted(late)))
+                    .where(call.c.status == "issued", _among(conn, late))
                     .values(status="overdue")
                 ).rowcount
-            still_owed = and_(past_due, _among(conn, ids))
-            owed = set(conn.execute(_unpaid(still_owed, literal(day, Date))).scalars())
-            settled = [c for c in ids if c not in owed]
-            paid = 0
+            settled = [r.id for r in calls if owed.get(r.id, (0, 0))[1] <= 0]
             if settled:
                 paid = conn.execute(
                     update(call).where(past_due, _among(conn, settled)).values(status="paid")
