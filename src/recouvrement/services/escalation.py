@@ -59,6 +59,7 @@ from recouvrement.adapters.db.tables import (
 from recouvrement.domain import escalation as ladder_rules
 from recouvrement.domain.actors import system_actor
 from recouvrement.domain.allocation import CREDIT_ITEM, item_kind
+from recouvrement.domain.errors import DomainError
 from recouvrement.domain.escalation import EscalationRules, Reached, Step
 from recouvrement.domain.payment_reference import account_reference
 from recouvrement.services import audit
@@ -198,10 +199,19 @@ def due_files(
     reached = reached_steps(conn, day)
     holds, complaints = suspensions(conn, day)
     out: list[DueFile] = []
-    left = {"suspended": 0, "settled": 0}
+    left = {"suspended": 0, "settled": 0, "without_ladder": 0}
+    ladders = {}
+    for scheme in {r.kind for r in files}:
+        try:
+            ladders[scheme] = rules.ladder(scheme, day)
+        except DomainError:
+            ladders[scheme] = None  # no ladder in force that day (before 2014): counted, left
     for r in files:
         key = (int(r.contributor_id), r.period)
-        ladder = rules.ladder(r.kind, day)
+        ladder = ladders[r.kind]
+        if ladder is None:
+            left["without_ladder"] += 1
+            continue
         last = reached.get(key)
         step = ladder.following(last.rank if last else 0)
         if step is None:
