@@ -132,29 +132,17 @@ def issue_calls_step(engine: Engine, day: date, progress: Progress | None = None
     for i, ids in enumerate(batches, 1):
         with UnitOfWork(engine) as uow:
             among = _among(uow.conn, ids)
-            rows = uow.conn.execute(
-                select(
-                    call,
-                    contributor.c.name,
-                    contributor.c.address,
-                    contributor.c.kind.label("contributor_kind"),
-                    contributor.c.siren,
-                    contributor.c.nir,
-                    organisation.c.code.label("organisation_code"),
-                    organisation.c.name.label("organisation_name"),
-                )
-                .join(contributor, contributor.c.id == call.c.contributor_id)
-                .join(organisation, organisation.c.id == contributor.c.organisation_id)
-                .where(due, among)
-                .order_by(call.c.id)
-            ).all()
             notices = 0
-            if render is not None and rows:
-                notices = _produce_notices(uow.conn, rows, day, render)
+            if render is not None:
+                notices = _produce_notices(
+                    uow.conn, _notice_rows(uow.conn, and_(due, among)), day, render
+                )
+            amount = int(
+                uow.conn.scalar(select(func.coalesce(func.sum(call.c.amount), 0)).where(due, among))
+            )
             issued = uow.conn.execute(
                 update(call).where(due, among).values(status="issued", issued_on=day)
             ).rowcount
-            amount = sum(r.amount for r in rows)
             audit.record(
                 uow.conn,
                 ACTOR,
@@ -169,6 +157,26 @@ def issue_calls_step(engine: Engine, day: date, progress: Progress | None = None
         if progress is not None:
             progress(i, len(batches))
     return report
+
+
+def _notice_rows(conn: Connection, where) -> list:
+    """The calls to print, with what the letter shows of their contributor and its issuer."""
+    return conn.execute(
+        select(
+            call,
+            contributor.c.name,
+            contributor.c.address,
+            contributor.c.kind.label("contributor_kind"),
+            contributor.c.siren,
+            contributor.c.nir,
+            organisation.c.code.label("organisation_code"),
+            organisation.c.name.label("organisation_name"),
+        )
+        .join(contributor, contributor.c.id == call.c.contributor_id)
+        .join(organisation, organisation.c.id == contributor.c.organisation_id)
+        .where(where)
+        .order_by(call.c.id)
+    ).all()
 
 
 def _renderer():
@@ -253,6 +261,8 @@ def _notice_figures(conn: Connection, rows) -> dict[int, tuple[list[dict], int]]
 
 
 def _produce_notices(conn: Connection, rows, day: date, render_many) -> int:
+    if not rows:
+        return 0
     figures = _notice_figures(conn, rows)
     contexts = [notice_context(r, *figures[r.id]) for r in rows]
     root = documents_dir()
