@@ -16,6 +16,7 @@ from recouvrement.adapters.db.collection_tables import collection_step
 from recouvrement.adapters.db.cycle_tables import document
 from recouvrement.adapters.db.limitation_tables import limitation_event
 from recouvrement.adapters.db.tables import case_table, contributor
+from recouvrement.adapters.documents import pdf
 from recouvrement.domain.actors import system_actor
 from recouvrement.domain.errors import Forbidden
 from recouvrement.services import authentication, collection_files, daily_cycle
@@ -240,3 +241,32 @@ def test_notices_interrupt_the_limitation_and_a_debtor_reads_only_their_own_lett
     theirs = collection_files.collection_file(engine, SYSTEM_TESTS, other)["steps"]
     with pytest.raises(Forbidden):
         collection_files.letter(engine, debtor, theirs[0]["document_id"])
+
+
+def test_a_run_killed_between_batches_is_completed_by_the_next_run(engine, monkeypatch):
+    build_cycle_world(engine)
+    daily_cycle.run_until(engine, CYCLE, date(2024, 2, 22), start=FIRST_DAY, steps=STEPS)
+    monkeypatch.setenv("RECOUVREMENT_CYCLE_BATCH", "1")
+    real = pdf.render_many
+    calls = []
+
+    def dying(template, contexts):
+        calls.append(template)
+        if len(calls) == 2:
+            raise RuntimeError("arrêt brutal simulé")
+        return real(template, contexts)
+
+    monkeypatch.setattr(pdf, "render_many", dying)
+    with pytest.raises(RuntimeError):
+        escalation_step(engine, date(2024, 2, 23))
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(collection_step)) == 1
+    monkeypatch.setattr(pdf, "render_many", real)
+    report = escalation_step(engine, date(2024, 2, 23))
+    assert report.counts["reminder"] == 2
+    with engine.connect() as conn:
+        steps = conn.scalar(select(func.count()).select_from(collection_step))
+        letters = conn.scalar(
+            select(func.count()).select_from(document).where(document.c.kind == "reminder")
+        )
+    assert steps == letters == 3
