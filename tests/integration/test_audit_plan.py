@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from recouvrement.adapters.db.call_tables import call
 from recouvrement.adapters.db.collection_tables import collection_hold
+from recouvrement.adapters.db.limitation_tables import limitation_event
 from recouvrement.domain.contributors import ContributorDraft, ContributorKind, Establishment
 from recouvrement.domain.errors import Conflict, DomainError, Forbidden
 from recouvrement.services import audit_plan, cases, contributors, ledger
@@ -114,6 +115,15 @@ def test_the_plan_needs_a_director_of_each_party_then_the_collector_carries_it_o
         "audit_adjustment", "2014", date(2015, 6, 1), date(2015, 7, 1), 120_000,
     )  # fmt: skip
     assert lifted == date(2015, 6, 1)
+    with e.connect() as conn:
+        events = conn.execute(
+            select(limitation_event.c.period, limitation_event.c.event, limitation_event.c.on)
+            .order_by(limitation_event.c.on)
+        ).all()  # fmt: skip
+    assert [tuple(x) for x in events] == [
+        ("2014", "audit_contradictory_phase", date(2015, 4, 1)),
+        ("2014", "formal_notice", date(2015, 6, 1)),
+    ]
     with pytest.raises(Conflict, match="completed"):
         audit_plan.record_results(
             e, region["ura.1"], audit_id, ADJUST, notice_date=date(2015, 6, 2)

@@ -60,7 +60,7 @@ from recouvrement.domain.errors import Conflict, DomainError, Forbidden, NotFoun
 from recouvrement.domain.money import format_euros
 from recouvrement.rules.parameters import load_parameters
 from recouvrement.services import audit as audit_trail
-from recouvrement.services import calls, cases, collection_holds
+from recouvrement.services import calls, cases, collection_holds, limitation
 from recouvrement.services.ledger import post_entries
 from recouvrement.services.unit_of_work import UnitOfWork
 
@@ -520,6 +520,15 @@ def _post_adjustments(conn, actor, row, lines, notice: date) -> int:
         )  # fmt: skip
     if entries:
         post_entries(conn, system_actor(f"contrôle:{actor.login}"), entries)
+    for period in sorted(by_period):
+        # the contradictory phase suspends the limitation (L244-3 al. 2), the notice interrupts it
+        limitation.record_interruption(
+            conn, row.contributor_id, period, "audit_contradictory_phase", row.started_on,
+            f"audit:{row.id}", until=notice,
+        )  # fmt: skip
+        limitation.record_interruption(
+            conn, row.contributor_id, period, "formal_notice", notice, f"audit:{row.id}"
+        )
     return sum(a.amount for a in lines)
 
 
