@@ -25,13 +25,13 @@ from datetime import date
 
 from sqlalchemy import Connection, Engine, and_, case, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased
 
 from recouvrement.adapters.db.fee_tables import fund_year_figure
 from recouvrement.adapters.db.tables import contributor, journal_entry, journal_posting
 from recouvrement.domain.actors import Actor, Permission, require
 from recouvrement.domain.errors import DomainError, Forbidden, Problem
 from recouvrement.domain.ledger import Cause, LedgerAccount
+from recouvrement.services.journal_queries import effective_cause, room_for_large_reads
 from recouvrement.services.unit_of_work import UnitOfWork
 
 _RECEIPT_CAUSES = (Cause.PAYMENT.value, Cause.ALLOCATION.value)
@@ -50,8 +50,7 @@ def _movements(
     """Per fund, the four movements of the postings dated up to `end` (from `start`), recorded
     after entry `after_entry` and up to `up_to_entry` when given."""
     p, e = journal_posting, journal_entry
-    original = aliased(journal_entry)
-    cause = func.coalesce(original.c.cause, e.c.cause)
+    cause = effective_cause(e)
     receivable = p.c.ledger_account == LedgerAccount.RECEIVABLE.value
     columns = {
         "cashed": case((and_(receivable, cause.in_(_RECEIPT_CAUSES)), -p.c.amount), else_=0),
@@ -74,7 +73,6 @@ def _movements(
         select(p.c.fund, *(func.sum(expr).label(name) for name, expr in columns.items()))
         .select_from(p)
         .join(e, e.c.id == p.c.entry_id)
-        .outerjoin(original, original.c.id == e.c.reverses_id)
         .where(
             p.c.fund != "",
             p.c.value_date <= end,
@@ -185,6 +183,7 @@ def fund_year(
     conn: Connection, year: int, *, fund: str | None = None, territory: str | None = None
 ) -> dict:
     """Per fund: the year's movements, and what the fund is still owed at the year's end."""
+    room_for_large_reads(conn)
     watermark = conn.execute(select(func.coalesce(func.max(journal_entry.c.id), 0))).scalar()
     before = _cumulative(conn, year - 1, territory, watermark)
     through = _cumulative(conn, year, territory, watermark)

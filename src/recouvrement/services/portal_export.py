@@ -16,7 +16,6 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import Connection, Engine, and_, func, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased
 
 from recouvrement.adapters.db.frames import query_frame
 from recouvrement.adapters.db.payroll_tables import payroll_declaration, payroll_declaration_line
@@ -35,6 +34,7 @@ from recouvrement.domain.errors import Conflict, DomainError, Forbidden, NotFoun
 from recouvrement.domain.ledger import Cause, LedgerAccount
 from recouvrement.domain.periods import Period
 from recouvrement.services import audit
+from recouvrement.services.journal_queries import effective_cause, room_for_large_reads
 from recouvrement.services.unit_of_work import UnitOfWork
 
 SETTING = "data_exchanges.scope"
@@ -64,8 +64,7 @@ def _check_actor(actor: Actor) -> None:
 def _movements(conn: Connection, scope: dict, entry_from: int, entry_to: int):
     """The slice's receivable postings, split into receipts and the rest (debts)."""
     p, e = journal_posting, journal_entry
-    original = aliased(journal_entry)
-    cause = func.coalesce(original.c.cause, e.c.cause).label("cause")
+    cause = effective_cause(e).label("cause")
     query = (
         select(
             p.c.entry_id,
@@ -79,7 +78,6 @@ def _movements(conn: Connection, scope: dict, entry_from: int, entry_to: int):
             p.c.amount,
         )
         .join(e, e.c.id == p.c.entry_id)
-        .outerjoin(original, original.c.id == e.c.reverses_id)
         .join(contributor, contributor.c.id == p.c.contributor_id)
         .where(
             p.c.entry_id > entry_from,
@@ -212,6 +210,7 @@ def export_portal(
     _scope(agreement)
     with UnitOfWork(engine) as uow:
         conn = uow.conn
+        room_for_large_reads(conn)
         last = (
             conn.execute(
                 select(portal_export)
@@ -266,7 +265,8 @@ def reproduce_export(
 ) -> dict:
     """Write export `sequence` again, byte for byte: the fingerprint must match the stored one."""
     _check_actor(actor)
-    with engine.connect() as conn:
+    with engine.begin() as conn:
+        room_for_large_reads(conn)
         row = (
             conn.execute(
                 select(portal_export).where(
