@@ -3,9 +3,11 @@ reasoned decision posted once with its letter, the hold on escalation, the autom
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, date, datetime
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import func, insert, select
 
 from recouvrement.adapters.db.call_tables import call
@@ -200,6 +202,9 @@ def test_the_director_decides_a_reasoned_partial_remission_posted_once_with_its_
     assert closed == date(2015, 3, 30)
     pdf = (tmp_path / "documents" / letter.path).read_bytes()
     assert pdf.startswith(b"%PDF") and letter.reference == decided["letter_reference"]
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages).replace("\n", " ")
+    assert "le directeur vous accorde une remise partielle" in text
+    assert "incident bancaire justifié" in text and "Employeur 1" in text
     assert check_ledger(region.engine).findings == 0
 
 
