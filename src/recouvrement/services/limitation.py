@@ -238,9 +238,10 @@ def _debts(conn: Connection) -> tuple[object, _Columns]:
     return source, _Columns(year, due_year, surcharge)
 
 
-def _row_query(conn: Connection) -> tuple[object, _Columns]:
+def _row_query(conn: Connection, source=None) -> tuple[object, _Columns]:
     """The open debts, one row each with what their date depends on."""
-    source, cols = _debts(conn)
+    debts, cols = _debts(conn)
+    source = debts if source is None else source
     b = account_balance
     query = select(
         b.c.contributor_id,
@@ -287,12 +288,17 @@ class _Claims:
     def __init__(self, params: ParameterSet):
         self.params = params
         self.cache: dict[tuple, date | None] = {}
+        self.rules: dict[tuple, rules.ClaimRule | None] = {}
 
     def rule(self, scheme: str, surcharge: bool, year: int) -> rules.ClaimRule | None:
-        if not FIRST_YEAR <= year <= LAST_YEAR:
-            return None
-        kind = "surcharge" if surcharge else "principal"
-        return rules.claim_rule(self.params, scheme, kind, year)
+        key = (scheme, surcharge, year)
+        if key not in self.rules:
+            kind = "surcharge" if surcharge else "principal"
+            in_range = FIRST_YEAR <= year <= LAST_YEAR
+            self.rules[key] = (
+                rules.claim_rule(self.params, scheme, kind, year) if in_range else None
+            )
+        return self.rules[key]
 
     def __call__(
         self, scheme: str, surcharge: bool, year: int, due_year: int, paid_year: int | None = None
@@ -383,31 +389,30 @@ def _dated(
     claims = _Claims(params)
     surcharges = SURCHARGE_ITEMS
     paid_keys = set()
-    for r in rows:
-        if r.item in surcharges:
-            rule = claims.rule(r.kind, True, r.year)
+    for cid, fund, item, period, _, _, kind, year, _ in rows:
+        if item in surcharges:
+            rule = claims.rule(kind, True, year)
             if rule is not None and rule.basis == "payment":
-                paid_keys.add((r.contributor_id, r.fund, r.period))
+                paid_keys.add((cid, fund, period))
     paid = principal_payments(conn, paid_keys) if paid_keys else {}
     out = []
-    for r in rows:
-        paid_on = paid.get((r.contributor_id, r.fund, r.period)) if r.item in surcharges else None
-        paid_year = paid_on.year if paid_on else None
-        expires = claims(r.kind, r.item in surcharges, r.year, r.due_year, paid_year)
-        acts = events.get((r.contributor_id, r.period))
-        if acts and expires is not None:
-            expires = rules.expiry(
-                params, r.kind, _kind(r.item), r.period, r.due_date, acts, paid_on
-            )
+    for cid, fund, item, period, balance, due_date, kind, year, due_year in rows:
+        surcharge = item in surcharges
+        paid_on = paid.get((cid, fund, period)) if surcharge and paid else None
+        expires = claims(kind, surcharge, year, due_year, paid_on.year if paid_on else None)
+        if events:
+            acts = events.get((cid, period))
+            if acts and expires is not None:
+                expires = rules.expiry(params, kind, _kind(item), period, due_date, acts, paid_on)
         if until is not None and expires is not None and expires > until:
             continue
-        out.append(
-            DebtLimitation(
-                r.contributor_id, r.fund, r.item, r.period, int(r.balance), r.due_date, expires
-            )
-        )
-    out.sort(key=lambda d: (d.limitation_date or date.max, d.contributor_id, d.period, d.item))
+        out.append(DebtLimitation(cid, fund, item, period, int(balance), due_date, expires))
+    out.sort(key=_order)
     return out
+
+
+def _order(d: DebtLimitation) -> tuple:
+    return (d.limitation_date or date.max, d.contributor_id, d.period, d.item)
 
 
 def limitation_counts(conn: Connection) -> dict[int | None, tuple[int, int]]:
@@ -431,12 +436,12 @@ def limitation_counts(conn: Connection) -> dict[int | None, tuple[int, int]]:
         other.c.item.not_in([*sorted(SURCHARGE_ITEMS), CREDIT_ITEM]),
         ~other.c.item.startswith(PENALTY_PREFIX),
     )
-    by_group = or_(~cols.surcharge, principal_open)
-    keys = (contributor.c.kind, cols.surcharge, cols.year, cols.due_year)
+    # a surcharge whose principal is still owed counts from exigibility: dated by group; the
+    # others may have been paid, and are dated one by one from the journal
+    by_group = case((cols.surcharge, principal_open), else_=True).label("by_group")
+    keys = (contributor.c.kind, cols.surcharge, cols.year, cols.due_year, by_group)
     query = _open(
-        select(*keys, func.count(), func.sum(b.c.balance))
-        .select_from(source)
-        .where(without_acts, by_group)
+        select(*keys, func.count(), func.sum(b.c.balance)).select_from(source).where(without_acts)
     ).group_by(*keys)
     claims = _Claims(params)
     out: dict[int | None, tuple[int, int]] = {}
@@ -446,12 +451,17 @@ def limitation_counts(conn: Connection) -> dict[int | None, tuple[int, int]]:
         before = out.get(year, (0, 0))
         out[year] = (before[0] + count, before[1] + amount)
 
-    for kind, surcharge, year, due_year, count, amount in conn.execute(query):
-        add(claims(kind, bool(surcharge), year, due_year), int(count), int(amount or 0))
-    rows, _ = _row_query(conn)
-    one_by_one = conn.execute(rows.where(without_acts, ~by_group)).all()
-    for d in _dated(conn, params, one_by_one, None):
-        add(d.limitation_date, 1, d.amount)
+    one_by_one = False
+    for kind, surcharge, year, due_year, grouped, count, amount in conn.execute(query):
+        if grouped:
+            add(claims(kind, bool(surcharge), year, due_year), int(count), int(amount or 0))
+        else:
+            one_by_one = True
+    if one_by_one:
+        rows, _ = _row_query(conn)
+        unpaid = conn.execute(rows.where(without_acts, cols.surcharge, ~principal_open)).all()
+        for d in _dated(conn, params, unpaid, None):
+            add(d.limitation_date, 1, d.amount)
     ids = [r[0] for r in conn.execute(select(limitation_event.c.contributor_id).distinct())]
     acted = events_of(conn, ids)
     for d in limitation_dates(conn, contributor_ids=ids):
