@@ -4,7 +4,7 @@ own periods with an audit call (reduced surcharge regime), and Mayotte before 20
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import select
@@ -12,6 +12,7 @@ from sqlalchemy import select
 from recouvrement.adapters.db.call_tables import call
 from recouvrement.adapters.db.collection_tables import collection_hold
 from recouvrement.adapters.db.limitation_tables import limitation_event
+from recouvrement.adapters.db.tables import audit_event
 from recouvrement.domain.contributors import ContributorDraft, ContributorKind, Establishment
 from recouvrement.domain.errors import Conflict, DomainError, Forbidden
 from recouvrement.services import audit_plan, cases, contributors, ledger
@@ -159,6 +160,13 @@ def test_mayotte_employers_are_audited_from_2014_and_pre_2013_periods_adjusted(r
     with pytest.raises(DomainError, match="à compter de 2014") as err:
         audit_plan.draft_plan(e, SYSTEM, 2013, on=early, contributor_ids=[region.mayotte])
     assert err.value.problems[0].code == "mayotte_audits_not_started"
+    with e.connect() as conn:  # the refused attempt is in the audit trail
+        refused = (
+            conn.execute(select(audit_event.c.action).where(audit_event.c.outcome == "refused"))
+            .scalars()
+            .all()
+        )
+    assert refused == ["audits.plan"]
     # an URSSAF agent cannot name the CSSM's employer: the plan is drafted by the system
     plan = _approved_plan(
         region, year=2014, on=early, drafter=None, contributor_ids=[region.mayotte]
@@ -245,3 +253,46 @@ def test_the_plan_from_the_command_line(region, database_url, monkeypatch, tmp_p
     path.write_text(json.dumps(ADJUST), encoding="utf-8")
     out = run("results", audit_id, "--file", path, "--notice", "2015-06-01", "--agent", "ura.1")
     assert "redressé 1 200,00 €" in out.replace("\u202f", " ").replace("\xa0", " ")
+
+
+def test_the_criteria_read_arrears_incidents_and_payroll_from_the_account(region, monkeypatch):
+    """The facts behind a score, set-based on both backends: principal past its due date,
+    incidents of the last twelve months, the payroll declared in the two years before."""
+    from recouvrement.adapters.db.audit_plan_tables import audit as audit_table
+    from recouvrement.services import payroll
+    from recouvrement.services.call_issuing import issue_calls_step, payment_incidents_step
+
+    monkeypatch.setenv("RECOUVREMENT_CALL_NOTICES", "none")
+
+    e, siret = region.engine, "44306184100013"
+    two = [
+        {"nir": "180017512345660", "birth_date": "1980-01-01", "gross_pay": "3000.00"},
+        {"nir": "295109912611193", "birth_date": "1975-02-10", "gross_pay": "2000.00"},
+    ]
+    payroll.declare(e, SYSTEM, siret, "2013-03", two, date(2013, 4, 5))
+    payroll.declare(e, SYSTEM, siret, "2014-03", two[:1], date(2014, 4, 5))
+    issue_calls_step(e, date(2014, 4, 5))
+    payment_incidents_step(e, date(2014, 4, 20))  # both calls unpaid at their due date
+    with e.connect() as conn:
+        (facts,) = audit_plan.account_facts(conn, [region.shop], ON, 12)
+        owed = ledger.balance(e, SYSTEM, region.shop)
+    assert facts.overdue_principal == owed > 0
+    assert facts.incidents == 2
+    assert (facts.payroll_before, facts.payroll_last) == (500_000, 300_000)
+    assert facts.naf_codes == ("4761Z",) and not facts.audited_before
+    found = audit_plan.candidates(e, region["ura.1"], 2015, on=ON)
+    reasons = {c["contributor_id"]: {r["criterion"] for r in c["reasons"]} for c in found["items"]}
+    assert reasons[region.shop] == {"incidents", "payroll_variation", "never_audited"}
+    with e.begin() as conn:  # an audit completed before: the account is no longer "never audited"
+        plan = conn.execute(
+            audit_plan.audit_plan.insert()
+            .values(agreement="x", year=2014, case_id=0, criteria_from=date(2014, 1, 1),
+                    created_by="t", created_on=ON, created_at=datetime.now(UTC))
+            .returning(audit_plan.audit_plan.c.id)
+        ).scalar_one()  # fmt: skip
+        conn.execute(
+            audit_table.insert().values(plan_id=plan, contributor_id=region.shop, score=0,
+                                        reasons=[], status="completed", adjusted=0)
+        )  # fmt: skip
+        (again,) = audit_plan.account_facts(conn, [region.shop], ON, 12)
+    assert again.audited_before
