@@ -240,3 +240,32 @@ def test_reach_and_refusals(region):
             select(audit_event.c.action).where(audit_event.c.outcome == "refused")
         ).all()
     assert "payment_plan.request" in refused and "payment_plan.grant" in refused
+
+
+def test_the_command_line_requests_examines_grants_and_lists(region, database_url, monkeypatch):
+    from typer.testing import CliRunner
+
+    from recouvrement.adapters.cli import app
+
+    monkeypatch.setenv("RECOUVREMENT_DATABASE_URL", database_url)
+    engine = region.engine
+    cid = open_employer(region, 3, "cotisant.3")
+    agent = region["ura.1"]
+    for period, on in (*DECLARED.items(), ("2016-02", date(2016, 3, 4))):
+        payroll.declare(engine, agent, siret(3), period, LINES, on)
+    runner = CliRunner()
+
+    def cli(*args):
+        return runner.invoke(app, ["plans", *map(str, args)])
+
+    asked = cli("request", cid, "--months", 2, "--login", "ura.1", "--on", "2016-05-02")
+    assert asked.exit_code == 0, asked.output
+    plan_id = payment_plans.list_plans(engine, SYSTEM, contributor_id=cid)[0]["id"]
+    examiner = payment_plans.get_plan(engine, SYSTEM, plan_id)["assignee"]
+    refused = cli("examine", plan_id, "--login", examiner, "--on", "2016-05-02")
+    assert refused.exit_code == 0 and "refusé" in refused.output
+    assert "condition non remplie" in refused.output  # the employee share is not paid
+    listed = cli("list", "--contributor", cid, "--login", "ura.1")
+    assert f"Échéancier n° {plan_id}" in listed.output
+    bad = cli("grant", plan_id, "--login", examiner, "--on", "2016-05-03")
+    assert bad.exit_code == 2 and "Erreur" in bad.output

@@ -282,7 +282,7 @@ def _load(conn: Connection, plan_id: int, for_update: bool = False) -> dict:
     return dict(row)
 
 
-_STATUS_FR = {
+STATUS_FR = {
     "requested": "demandé",
     "eligible": "recevable",
     "refused": "refusé",
@@ -298,7 +298,7 @@ def _prepare(conn: Connection, actor: Actor, plan_id: int, states: tuple[str, ..
     who = _contributor(conn, row["contributor_id"])
     require_contributor(actor, who.id, who.organisation_id)
     if row["status"] not in states or row["case_state"] not in states:
-        state = _STATUS_FR.get(row["status"], row["status"])
+        state = STATUS_FR.get(row["status"], row["status"])
         if row["case_state"] == case_rules.WAITING:
             state = "en attente du cotisant"
         raise Conflict.single("plan_id", f"l'échéancier {plan_id} est {state}", "wrong_state")

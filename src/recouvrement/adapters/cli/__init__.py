@@ -44,6 +44,7 @@ def _register() -> None:
         ("action_plan", "action-plan"),
         ("receipts", "receipts"),
         ("statistics", "statistics"),
+        ("payment_plans", "plans"),
         ("limitation", "limitation"),
         ("collection", "collection"),
         ("legacy", "legacy"),
