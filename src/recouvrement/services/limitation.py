@@ -143,20 +143,25 @@ def record_interruption(
 def events_of(
     conn: Connection, contributor_ids: Iterable[int]
 ) -> dict[tuple[int, str], list[rules.LimitationEvent]]:
-    """The acts recorded for the given contributors, by (contributor, period)."""
+    """The acts recorded for the given contributors, by (contributor, period). For many
+    contributors the (small) table is read whole rather than by lists of ids."""
     out: dict[tuple[int, str], list[rules.LimitationEvent]] = defaultdict(list)
     wanted = sorted(set(contributor_ids))
-    for i in range(0, len(wanted), CHUNK):
-        for r in conn.execute(
-            select(
-                limitation_event.c.contributor_id,
-                limitation_event.c.period,
-                limitation_event.c.event,
-                limitation_event.c.on,
-                limitation_event.c.until,
-            ).where(limitation_event.c.contributor_id.in_(wanted[i : i + CHUNK]))
-        ):
-            out[(r.contributor_id, r.period)].append(rules.LimitationEvent(r.on, r.event, r.until))
+    t = limitation_event
+    columns = (t.c.contributor_id, t.c.period, t.c.event, t.c.on, t.c.until)
+    if len(wanted) > 10 * CHUNK:
+        chunks = [select(*columns)]
+        keep = set(wanted)
+    else:
+        chunks = [
+            select(*columns).where(t.c.contributor_id.in_(wanted[i : i + CHUNK]))
+            for i in range(0, len(wanted), CHUNK)
+        ]
+        keep = None
+    for query in chunks:
+        for cid, period, event, on, until in conn.execute(query):
+            if keep is None or cid in keep:
+                out[(cid, period)].append(rules.LimitationEvent(on, event, until))
     return out
 
 
@@ -331,8 +336,8 @@ def principal_payments(
         ~p.c.item.startswith(PENALTY_PREFIX),
         p.c.item != CREDIT_ITEM,
     )
-    for i in range(0, len(wanted), CHUNK):
-        chunk = wanted[i : i + CHUNK]
+    for i in range(0, len(wanted), 5 * CHUNK):
+        chunk = wanted[i : i + 5 * CHUNK]
         paid = func.max(case((p.c.amount < 0, p.c.value_date), else_=None))
         query = (
             select(p.c.contributor_id, p.c.fund, p.c.period, func.sum(p.c.amount), paid)
