@@ -159,13 +159,6 @@ def test_a_malformed_file_applies_nothing(stock):
         legacy_stock.import_legacy_file(world.engine, reader, CSV, "t.csv", TODAY)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/surcharges._late_entries (045c95b) takes the stock taken over at its date "
-    "for a late declaration and charges again the initial surcharge and the months the CACM "
-    "already counted; it must leave out the calls of kind legacy_stock (request to the "
-    "surcharges module). Strict: the marker goes once it does.",
-)
 def test_surcharges_run_from_the_stock_date_at_the_old_scale(stock):
     """Nothing the CACM counted is charged again; from the stock date the 2008–2017 scale of the
     debt's period (0.4 % a month) applies, not 2018's 0.2 %, and no new initial 5 %."""

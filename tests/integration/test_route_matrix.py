@@ -511,33 +511,6 @@ def _table(ids: dict) -> dict[tuple[str, str], list[Probe]]:
         ("GET", "/api/v1/collection/letters/{document_id}.pdf"): [
             Probe(AUTHENTICATED, "/api/v1/collection/letters/999999999.pdf")
         ],
-        # Amicable collection: debtor lists for the agents authorized on `debtor_lists` (the
-        # workers here), phone reminders for those on `phone_reminders` (idem); the
-        # phone log read in reach; letters read like the account, a contributor their own.
-        ("GET", "/api/v1/collection/debtors"): [Probe(WORKERS, "/api/v1/collection/debtors")],
-        ("GET", "/api/v1/collection/debtors.csv"): [
-            Probe(WORKERS, "/api/v1/collection/debtors.csv?min_amount=100")
-        ],
-        ("POST", "/api/v1/collection/phone-reminders"): [
-            Probe(
-                WORKERS,
-                "/api/v1/collection/phone-reminders",
-                {"contributor_id": c, "called_on": "2016-03-02", "outcome": "no_answer"},
-            )
-        ],
-        ("GET", "/api/v1/collection/accounts/{contributor_id}/phone-reminders"): [
-            Probe(WRITERS, f"/api/v1/collection/accounts/{c}/phone-reminders"),
-            Probe(
-                NOBODY | {"administrator"}, f"/api/v1/collection/accounts/{other}/phone-reminders"
-            ),
-        ],
-        ("GET", "/api/v1/collection/accounts/{contributor_id}/letters"): [
-            Probe(AUTHENTICATED, f"/api/v1/collection/accounts/{c}/letters"),
-            Probe(NOBODY | {"administrator"}, f"/api/v1/collection/accounts/{other}/letters"),
-        ],
-        ("GET", "/api/v1/collection/letters/{document_id}.pdf"): [
-            Probe(AUTHENTICATED, "/api/v1/collection/letters/999999999.pdf")
-        ],
         ("POST", "/api/v1/queues/absences"): [
             Probe(
                 MANAGER,
@@ -624,8 +597,6 @@ def region(engine):
     for worker in ("r.agent", "r.joint_unit_agent", "r.manager"):  # the case work of ISU art. 4
         rights.grant(engine, SYSTEM, worker, "complaints", date(2015, 1, 1), training_code=TRAINING)
         rights.record_training(engine, SYSTEM, worker, TRAINING, date(2015, 1, 1))
-        for activity in ("debtor_lists", "phone_reminders"):  # amicable collection
-            rights.grant(engine, SYSTEM, worker, activity, date(2015, 1, 1))
         for activity in ("debtor_lists", "phone_reminders"):  # amicable collection
             rights.grant(engine, SYSTEM, worker, activity, date(2015, 1, 1))
     case, *own_cases = (

@@ -66,6 +66,9 @@ from recouvrement.services.ledger_bulk import post_entries_bulk
 from recouvrement.services.unit_of_work import UnitOfWork
 
 AUDIT_KIND = "audit_adjustment"
+# Calls whose principal is posted after its due date without being late: audit adjustments follow
+# their own rule; the Mayotte stock taken over carries the surcharges the former fund counted.
+NOT_LATE_KINDS = (AUDIT_KIND, "legacy_stock")
 STEP_ACTOR = system_actor("cycle quotidien : majorations")
 CHUNK = 50_000  # entries per committed batch
 ONE = timedelta(days=1)
@@ -267,7 +270,7 @@ def _late_entries(conn: Connection, first: date, last: date, report: StepReport)
                                     c.c.period == p.c.period)))
         .where(p.c.ledger_account == LedgerAccount.RECEIVABLE.value, _principal(p),
                p.c.amount > 0, p.c.value_date >= first, p.c.value_date <= last,
-               p.c.value_date > c.c.due_date, c.c.kind != AUDIT_KIND)
+               p.c.value_date > c.c.due_date, c.c.kind.notin_(NOT_LATE_KINDS))
         .group_by(p.c.contributor_id, p.c.fund, p.c.item, p.c.period, c.c.due_date)
     ).all()  # fmt: skip
     entries: list[Entry] = []
