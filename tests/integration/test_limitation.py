@@ -290,6 +290,8 @@ def test_command_line_dates_and_alerts(world, employer, cli):
     alerts = cli("alerts", "--on", "2024-11-01")
     assert alerts.exit_code == 0, alerts.output
     assert f"cotisant {employer} — 2021-12" in alerts.output
+    assert limitation.alerts(world.engine, world.urssaf_agent, date(2024, 11, 1))
+    assert limitation.alerts(world.engine, world.outsider, date(2024, 11, 1)) == []
 
 
 def test_the_daily_cycle_runs_the_step_before_the_commitments():

@@ -48,9 +48,9 @@ from recouvrement.adapters.db.limitation_tables import (
 )
 from recouvrement.adapters.db.tables import account_balance, contributor, journal_posting
 from recouvrement.domain import limitation as rules
-from recouvrement.domain.actors import Actor, Permission, require, system_actor
+from recouvrement.domain.actors import Actor, Permission, require, require_contributor, system_actor
 from recouvrement.domain.allocation import CREDIT_ITEM, PENALTY_PREFIX, SURCHARGE_ITEMS, item_kind
-from recouvrement.domain.errors import DomainError, NotFound, Problem
+from recouvrement.domain.errors import DomainError, Forbidden, NotFound, Problem
 from recouvrement.domain.ledger import LedgerAccount
 from recouvrement.rules.parameters import ParameterSet, load_parameters
 from recouvrement.services import audit
@@ -494,7 +494,8 @@ def dates_for(engine: Engine, actor: Actor, contributor_id: int) -> list[DebtLim
 
 
 def alerts(engine: Engine, actor: Actor, on: date) -> list[dict]:
-    """The debts listed as soon prescribed and not yet past their date on `on`."""
+    """The debts listed as soon prescribed and not yet past their date on `on`, of the accounts
+    within the actor's reach."""
     require(actor, Permission.LEDGER_READ)
     with engine.connect() as conn:
         rows = conn.execute(
@@ -503,9 +504,26 @@ def alerts(engine: Engine, actor: Actor, on: date) -> list[dict]:
             .order_by(limitation_alert.c.limitation_date, limitation_alert.c.contributor_id)
         ).mappings()
         rows = [dict(r) for r in rows]
-        if rows:
-            check_contributors(conn, actor, sorted({r["contributor_id"] for r in rows}))
-        return rows
+        if actor.is_system or not rows:
+            return rows
+        ids = sorted({r["contributor_id"] for r in rows})
+        organisations = dict(
+            conn.execute(
+                select(contributor.c.id, contributor.c.organisation_id).where(
+                    contributor.c.id.in_(ids)
+                )
+            ).all()
+        )
+        return [r for r in rows if _reaches(actor, r["contributor_id"], organisations)]
+
+
+def _reaches(actor: Actor, contributor_id: int, organisations: dict[int, int]) -> bool:
+    """An agent lists only the alerts of the accounts within their reach."""
+    try:
+        require_contributor(actor, contributor_id, organisations.get(contributor_id))
+    except Forbidden:
+        return False
+    return True
 
 
 # --- daily step ------------------------------------------------------------------------------
