@@ -31,17 +31,12 @@ from pathlib import Path
 from sqlalchemy import (
     BigInteger,
     Connection,
-    Date,
     Engine,
     and_,
     any_,
-    case,
-    cast,
     func,
     literal,
-    or_,
     select,
-    union_all,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -57,7 +52,12 @@ from recouvrement.adapters.db.tables import (
     organisation,
 )
 from recouvrement.domain.actors import system_actor
-from recouvrement.domain.allocation import CREDIT_ITEM, PENALTY_PREFIX, SURCHARGE_ITEMS
+from recouvrement.domain.allocation import (
+    CREDIT_ITEM,
+    PENALTY_PREFIX,
+    SURCHARGE_ITEMS,
+    item_kind,
+)
 from recouvrement.domain.payment_reference import account_reference
 from recouvrement.services import audit
 from recouvrement.services.daily_cycle_report import Progress, StepReport
@@ -99,10 +99,8 @@ def _id_batches(conn: Connection, where, size: int) -> list[list[int]]:
 
 
 def _among(conn: Connection, ids: Sequence[int]):
-    """`call.id` in `ids`: one array parameter on PostgreSQL, an IN list on SQLite."""
-    if conn.dialect.name == "postgresql":
-        return call.c.id == any_(literal(list(ids), ARRAY(BigInteger)))
-    return call.c.id.in_(list(ids))
+    """`call.id` in `ids`."""
+    return _any(conn, call.c.id, ids)
 
 
 def _principal(b=account_balance):
@@ -296,62 +294,64 @@ def _write_atomically(path: Path, content: bytes) -> None:
 # --- payment incidents ---------------------------------------------------------------------
 
 
-def _owed(where, day: date):
-    """Principal owed on each call's (contributor, period), call by call, at two dates: the end of
-    its due date (for a call still `issued`) and `day`. Each is the cached balance less the
-    postings dated after it, each item floored at zero (an item overpaid does not pay another;
-    allocation moves money, not this check). As of dates, so that a range of days run late finds
-    what running each day on time would have found. Calls owing nothing have no row."""
+def _any(conn: Connection, column, values: Sequence[int]):
+    """`column` in `values`: one array parameter on PostgreSQL, an IN list on SQLite."""
+    if conn.dialect.name == "postgresql":
+        return column == any_(literal(list(values), ARRAY(BigInteger)))
+    return column.in_(list(values))
+
+
+def _owed(conn: Connection, calls: Sequence, day: date) -> dict[int, tuple[int, int]]:
+    """Principal owed on each call's (contributor, period) at two dates: the end of its due date
+    (for a call still `issued`; `day` for the others) and `day`. Each is the cached balance less
+    the postings dated after it, each item floored at zero (an item overpaid does not pay
+    another; allocation moves money, not this check). As of dates, so that a range of days run
+    late finds what running each day on time would have found.
+
+    Read by contributor and period through the primary key and the contributor index, and summed
+    here: plain index reads whatever the planner's statistics say."""
+    by_key = {(c.contributor_id, c.period): c for c in calls}
+    cutoff = {c.id: c.due_date if c.status == "issued" else day for c in calls}
+    sums: dict[int, dict[tuple[str, str], list[int]]] = {c.id: {} for c in calls}
+    contributors = sorted({c.contributor_id for c in calls})
+    periods = sorted({c.period for c in calls})
     b, p = account_balance, journal_posting
-    cutoff = case((call.c.status == "issued", call.c.due_date), else_=literal(day, Date))
-    cached = (
+    for r in conn.execute(
+        select(b.c.contributor_id, b.c.period, b.c.fund, b.c.item, b.c.balance).where(
+            _any(conn, b.c.contributor_id, contributors),
+            b.c.ledger_account == "receivable",
+            b.c.period.in_(periods),
+        )
+    ):
+        c = by_key.get((r.contributor_id, r.period))
+        if c is not None and item_kind(r.item) == "principal":
+            both = sums[c.id].setdefault((r.fund, r.item), [0, 0])
+            both[0] += r.balance
+            both[1] += r.balance
+    for r in conn.execute(
         select(
-            call.c.id.label("call_id"),
-            b.c.fund,
-            b.c.item,
-            b.c.balance.label("at_due"),
-            b.c.balance.label("today"),
+            p.c.contributor_id, p.c.period, p.c.fund, p.c.item, p.c.value_date, p.c.amount
+        ).where(
+            _any(conn, p.c.contributor_id, contributors),
+            p.c.value_date > min(cutoff.values()),
+            p.c.ledger_account == "receivable",
+            p.c.period.in_(periods),
         )
-        .join(b, and_(_of_call(b), _principal(b)))
-        .where(where)
-    )
-    later = (
-        select(
-            call.c.id,
-            p.c.fund,
-            p.c.item,
-            -p.c.amount,
-            case((p.c.value_date > day, -p.c.amount), else_=0),
+    ):
+        c = by_key.get((r.contributor_id, r.period))
+        if c is None or item_kind(r.item) != "principal" or r.value_date <= cutoff[c.id]:
+            continue
+        both = sums[c.id].setdefault((r.fund, r.item), [0, 0])
+        both[0] -= r.amount
+        if r.value_date > day:
+            both[1] -= r.amount
+    return {
+        call_id: (
+            sum(max(a, 0) for a, _ in items.values()),
+            sum(max(t, 0) for _, t in items.values()),
         )
-        .join(
-            p,
-            and_(
-                p.c.contributor_id == call.c.contributor_id,
-                p.c.value_date > cutoff,
-                _of_call(p),
-                _principal(p),
-            ),
-        )
-        .where(where)
-    )
-    u = union_all(cached, later).subquery()
-    per_item = (
-        select(
-            u.c.call_id, func.sum(u.c.at_due).label("at_due"), func.sum(u.c.today).label("today")
-        )
-        .group_by(u.c.call_id, u.c.fund, u.c.item)
-        .subquery()
-    )
-
-    def floored(column):
-        return cast(func.sum(case((column > 0, column), else_=0)), BigInteger)
-
-    at_due, today = floored(per_item.c.at_due), floored(per_item.c.today)
-    return (
-        select(per_item.c.call_id, at_due, today)
-        .group_by(per_item.c.call_id)
-        .having(or_(at_due > 0, today > 0))
-    )
+        for call_id, items in sums.items()
+    }
 
 
 def payment_incidents_step(
@@ -366,11 +366,20 @@ def payment_incidents_step(
     for i, ids in enumerate(batches, 1):
         with UnitOfWork(engine) as uow:
             conn = uow.conn
-            batch = and_(past_due, _among(conn, ids))
-            owed = {r[0]: (int(r[1]), int(r[2])) for r in conn.execute(_owed(batch, day))}
-            calls = conn.execute(
-                select(call.c.id, call.c.contributor_id, call.c.period, call.c.status).where(batch)
-            ).all()
+            calls = [
+                r
+                for r in conn.execute(
+                    select(
+                        call.c.id,
+                        call.c.contributor_id,
+                        call.c.period,
+                        call.c.status,
+                        call.c.due_date,
+                    ).where(_among(conn, ids))
+                )
+                if r.status in ("issued", "overdue") and r.due_date < day
+            ]
+            owed = _owed(conn, calls, day) if calls else {}
             incidents = [
                 {
                     "call_id": r.id,
