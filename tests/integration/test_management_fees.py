@@ -150,3 +150,39 @@ def test_the_command_writes_the_invoice(receipts_2013, tmp_path, database_url, m
     assert "FRAIS-COL-2013-UNEDIC-MAYOTTE" in result.output and out.read_bytes()[:4] == b"%PDF"
     early = CliRunner().invoke(app, [*args, "--on", "2014-01-15", "--output", str(out)])
     assert early.exit_code == 2 and "01/04/2014" in early.output
+
+
+def test_audit_fees_count_the_audits_completed_in_mayotte_that_year(receipts_2013):
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert
+
+    from recouvrement.adapters.db.audit_plan_tables import audit, audit_plan
+
+    from .ledger_helpers import open_account
+
+    engine = receipts_2013.engine
+    mayotte = [open_account(receipts_2013, n, "CSSM") for n in (21, 22, 23)]
+    mainland = open_account(receipts_2013, 24)
+    with engine.begin() as conn:
+        plan_id = conn.execute(
+            insert(audit_plan).values(
+                agreement="isu-region", year=2014, case_id=0, criteria_from=date(2014, 1, 1),
+                created_by="test", created_on=date(2014, 1, 2),
+                created_at=datetime(2014, 1, 2, tzinfo=UTC),
+            )
+        ).inserted_primary_key[0]  # fmt: skip
+        done = [(c, date(2014, 9, 1)) for c in mayotte[:2]] + [(mainland, date(2014, 9, 1))]
+        done += [(mayotte[2], date(2015, 1, 10))]  # completed the following year
+        conn.execute(
+            insert(audit),
+            [
+                {"plan_id": plan_id, "contributor_id": c, "score": 1, "reasons": [],
+                 "status": "completed", "completed_on": on, "adjusted": 0}
+                for c, on in done
+            ],
+        )  # fmt: skip
+    row, _ = management_fees.issue_fee_invoice(
+        engine, SYSTEM, agreement=MAYOTTE, category="audit", year=2014, on=date(2015, 4, 2)
+    )
+    assert row["base"] == 2 and row["amount"] == 2 * 45_000

@@ -1,8 +1,9 @@
 """Billing the management fees of an agreement: computed from its settings, invoiced once, posted.
 
 The collection fee rests on the fund's receipts of the year, read from the journal (the same
-figures as the transfers); the audit fee on the number of audits completed in the year, given by
-the accounting officer until audits are recorded in the system. An invoice is issued once per
+figures as the transfers); the audit fee on the number of audits completed in the year, read from
+the audit plan's records (the accounting officer may give the figure instead, e.g. for audits
+carried out before the system). An invoice is issued once per
 agreement, category and year: the same request again returns it; a different base is refused, since
 an issued invoice is corrected by a credit note, not replaced.
 """
@@ -30,6 +31,7 @@ from recouvrement.domain.management_fees import (
 )
 from recouvrement.domain.money import format_euros_fr
 from recouvrement.services import audit
+from recouvrement.services.audit_plan import completed_audits
 from recouvrement.services.fund_accounts import fund_receipts
 from recouvrement.services.ledger import post_entries
 from recouvrement.services.unit_of_work import UnitOfWork
@@ -68,9 +70,16 @@ def _base(engine: Engine, rule: FeeRule, formula: dict, year: int, audits: int |
             )
         with engine.connect() as conn:
             return fund_receipts(conn, formula["fund"], year, formula.get("territory"))
-    if audits is None or isinstance(audits, bool) or not isinstance(audits, int) or audits < 0:
+    if audits is None:
+        audits = completed_audits(engine, year, formula.get("territory"))
+        if not audits:
+            raise DomainError.single(
+                "audits", f"aucun contrôle achevé en {year} : rien à facturer", "no_audit"
+            )
+        return audits
+    if isinstance(audits, bool) or not isinstance(audits, int) or audits < 0:
         raise DomainError.single(
-            "audits", f"nombre de contrôles achevés en {year} attendu (entier positif)", "required"
+            "audits", f"nombre de contrôles achevés en {year} attendu (entier positif)", "invalid"
         )
     return audits
 
