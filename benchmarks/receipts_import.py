@@ -224,10 +224,14 @@ def main() -> None:
             f"rejets de prélèvement {report['returned']}, refusés {report['rejected']}, "
             f"écritures {report['entries_posted']}, dossiers {report['cases'].get('opened', 0)}"
         )
-        timings = report["timings"]
+        timings, cpu_by_phase = report["timings"], report["cpu"]
+        print("  phase     temps   part   CPU (ce processus, tous fils)")
         for phase in ("parse", "match", "record", "post", "finish", "cases"):
             seconds = timings.get(phase, 0.0)
-            print(f"  {phase:<7} {seconds:7.2f} s  {100 * seconds / timings['total']:5.1f} %")
+            print(
+                f"  {phase:<7} {seconds:7.2f} s {100 * seconds / timings['total']:5.1f} % "
+                f"{cpu_by_phase.get(phase, 0.0):7.2f} s"
+            )
         start = time.perf_counter()
         again = receipts.import_statement(engine, ACTOR, path, batch_size=args.batch_size)
         print(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date
+from functools import lru_cache
 from typing import NamedTuple
 
 from sqlalchemy import Connection, and_, func, select
@@ -17,13 +18,21 @@ from sqlalchemy import Connection, and_, func, select
 from recouvrement.adapters.db.call_tables import call
 from recouvrement.adapters.db.tables import account_balance, contributor
 from recouvrement.adapters.db.tables import journal_posting as posting_t
-from recouvrement.domain.allocation import Debt, allocate
+from recouvrement.domain.allocation import (
+    Allocation,
+    AllocationLine,
+    AllocationOrder,
+    Debt,
+    allocate,
+    sort_key,
+)
 from recouvrement.domain.errors import NotFound
 from recouvrement.domain.ledger import LedgerAccount, Posting
 from recouvrement.rules.allocation import allocation_order
 
 RECEIVABLE = LedgerAccount.RECEIVABLE.value
 CHUNK = 1_000
+_DYNAMIC = frozenset({"designated", "due", "due_on_payment_day"})
 
 
 class ReceiptToAllocate(NamedTuple):
@@ -33,6 +42,73 @@ class ReceiptToAllocate(NamedTuple):
     amount: int
     designation: tuple[str, ...] | None
     on: date
+
+
+@lru_cache(maxsize=64)
+def _plan(order: AllocationOrder) -> tuple[tuple[str, ...] | None, dict[tuple, tuple]]:
+    """The criteria that depend on the payment (its date, its designation), when they all come
+    before those that depend on the debt alone (as in every order of rules/allocation.yaml), and
+    the ranks of the debts already seen under this order. None when the criteria are mixed:
+    `allocate_fast` then falls back on the domain's `allocate`."""
+    criteria = order.criteria
+    n = 0
+    while n < len(criteria) and criteria[n] in _DYNAMIC:
+        n += 1
+    if any(c in _DYNAMIC for c in criteria[n:]):
+        return None, {}
+    return criteria[:n], {}
+
+
+def allocate_fast(
+    debts: Sequence[Debt],
+    amount: int,
+    order: AllocationOrder,
+    designation: Iterable[str] | None,
+    on: date | None,
+) -> Allocation:
+    """`domain.allocation.allocate`, the same lines in the same order (a property test holds them
+    equal), at a few microseconds a receipt: the part of each debt's rank that depends on the debt
+    alone (kind, due date, period, item: `sort_key` past the payment's criteria) is computed once
+    per debt and order, and only the payment's criteria (designation, due by the payment date) are
+    evaluated per receipt. Anything unusual (not cents, no date) goes to `allocate`, which says
+    what is wrong."""
+    dynamic, ranks = _plan(order)
+    if dynamic is None or on is None or type(amount) is not int or amount < 0:
+        return allocate(debts, amount, order, designation, on)
+    designated = frozenset(designation or ()) if order.designation else frozenset()
+    n = len(dynamic)
+    ranked = []
+    for d in debts:
+        if type(d.amount) is not int or d.amount <= 0:
+            return allocate(debts, amount, order, designation, on)
+        static = ranks.get(d[:4])
+        if static is None:
+            if len(ranks) > 1_000_000:
+                ranks.clear()
+            static = ranks[d[:4]] = sort_key(d, order, frozenset(), on)[n:]
+        head = []
+        for criterion in dynamic:
+            if criterion == "designated":
+                head.append(0 if d.period in designated else 1)
+            elif criterion == "due":
+                head.append(0 if d.due_date <= on else 1)
+            else:  # due_on_payment_day
+                head.append(0 if d.due_date == on else 1)
+        ranked.append(((*head, static), d))
+    ranked.sort(key=_first)
+    left = amount
+    lines = []
+    for _, d in ranked:
+        if left == 0:
+            break
+        paid = left if left < d.amount else d.amount
+        lines.append(AllocationLine(d.fund, d.item, d.period, paid))
+        left -= paid
+    return Allocation(tuple(lines), left)
+
+
+def _first(pair: tuple) -> tuple:
+    return pair[0]
 
 
 def open_debts_many(conn: Connection, contributor_ids: Iterable[int]) -> dict[int, list[Debt]]:
@@ -142,7 +218,7 @@ def allocation_postings_many(
     for receipt in receipts:
         cid = receipt.contributor_id
         order = allocation_order(schemes[cid], receipt.on)
-        result = allocate(debts[cid], receipt.amount, order, receipt.designation, receipt.on)
+        result = allocate_fast(debts[cid], receipt.amount, order, receipt.designation, receipt.on)
         paid = {(line.fund, line.item, line.period): line.amount for line in result.lines}
         debts[cid] = [
             d._replace(amount=d.amount - paid.get((d.fund, d.item, d.period), 0))
