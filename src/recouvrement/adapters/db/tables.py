@@ -148,6 +148,14 @@ journal_posting = Table(
 )
 # Balances as of a date and account statements read a contributor's postings by value date; the
 # collector's own postings (bank, fund revenue…) carry no contributor and stay out of the index.
+# PostgreSQL only (migration 0008): value dates grow with the journal, so a BRIN index finds the
+# recent ones in the last pages for almost nothing; SQLite has no such index type.
+POSTGRESQL_ONLY_INDEXES = frozenset({"ix_journal_posting_value_date_brin"})
+Index(
+    "ix_journal_posting_value_date_brin",
+    journal_posting.c.value_date,
+    postgresql_using="brin",
+)
 Index(
     "ix_journal_posting_contributor",
     journal_posting.c.contributor_id,
