@@ -24,7 +24,7 @@ install: $(STAMP)
 
 run: install
 	$(VENV)/bin/recouvrement db upgrade
-	$(VENV)/bin/recouvrement demo load --if-empty
+	$(VENV)/bin/recouvrement demo load --if-empty --activity
 	$(VENV)/bin/recouvrement serve --host $(HOST) --port $(PORT)
 
 test: install

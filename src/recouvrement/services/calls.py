@@ -104,11 +104,23 @@ def employer_headcount(conn: Connection, contributor_id: int, period: str) -> in
 
 def record_employer_call(
     conn: Connection, contributor_id: int, period: str, delta: int, today: date
-) -> int:
+) -> int | None:
     """The call of an employer's month after a declaration posted `delta` cents (R243-6).
 
     Issued on the day the declaration is received; due by the headcount on the declarations.
+    A month that owes nothing (an employer outside the scope) gets no call: nothing to pay, no
+    notice; a later correction that makes it owe creates it.
     """
+    if (
+        delta == 0
+        and conn.scalar(
+            select(call.c.id).where(
+                call.c.contributor_id == contributor_id, call.c.period == period
+            )
+        )
+        is None
+    ):
+        return None
     territory = conn.scalar(
         select(contributor.c.territory).where(contributor.c.id == contributor_id)
     )

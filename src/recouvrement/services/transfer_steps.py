@@ -9,7 +9,9 @@ filed and announced on the business day before its due day, an overpayment is as
 Each action is done once whatever the number of runs: a transfer exists once per year and kind, its
 file once, its e-mail once. E-mails go out only when an SMTP server is configured
 (`RECOUVREMENT_SMTP_HOST`); otherwise they stay pending and the next run with a server sends them,
-flagged late if the deadline has passed. A missing notification or closing is reported, not guessed.
+flagged late if the deadline has passed. A missing notification or closing is reported, not guessed;
+a transfer of nothing (no receipts the year before) is recorded but neither filed nor announced, and
+an action the services refuse is counted, not allowed to stop the rest of the cycle.
 """
 
 from __future__ import annotations
@@ -56,6 +58,9 @@ def scheduled_agreements(day: date) -> list[str]:
 
 def _deliver(engine: Engine, row: dict, day: date, counts: Counter, amounts: Counter) -> None:
     """File (when the agency pays) then e-mail, each once."""
+    if row["amount"] == 0:
+        counts[f"{row['kind']}_nothing_to_pay"] += 1  # no transfer of nothing, no announcement
+        return
     if row["direction"] in transfer_dispatch.PAID_BY_AGENCY and not row["message_id"]:
         row, _ = transfer_dispatch.issue_transfer_file(engine, ACTOR, row["id"])
         counts[f"{row['kind']}_files"] += 1
@@ -136,8 +141,13 @@ def transfers_step(
     amounts: Counter = Counter()
     agreements = scheduled_agreements(day)
     for n, agreement in enumerate(agreements, start=1):
-        _advance(engine, agreement, day, counts, amounts)
-        _regularisation(engine, agreement, day, counts, amounts)
+        for action in (_advance, _regularisation):
+            try:
+                action(engine, agreement, day, counts, amounts)
+            except DomainError:
+                # refused and audited by the service; the rest of the cycle goes on, and the
+                # next day's run tries again
+                counts["transfer_actions_refused"] += 1
         if progress is not None:
             progress(n, len(agreements))
     return StepReport("transfers", dict(counts), dict(amounts))

@@ -50,6 +50,11 @@ def load(
     tokens_file: Path = typer.Option(
         DEFAULT_TOKENS_FILE, help="fichier où écrire les jetons d'accès des agents de démonstration"
     ),
+    activity: bool = typer.Option(
+        False,
+        "--activity",
+        help="jouer aussi quelques mois de vie (déclarations, paiements, cycle quotidien)",
+    ),
 ) -> None:
     """Charge la région de démonstration dans une base vide."""
     engine = default_engine()
@@ -99,6 +104,27 @@ def load(
         f"{c['agents']} comptes d'accès et {c['authorizations']} habilitations."
     )
     typer.echo(f"Jetons d'accès des {len(report.tokens)} comptes de démonstration : {path}")
+    if activity:
+        _play(engine, seed)
+
+
+def _play(engine, seed: int) -> None:
+    """A few months of declarations, payments and daily cycles, up to the region's date."""
+    from recouvrement.services import demo_activity
+
+    with typer.progressbar(length=1, label="Activité de la région (cycle quotidien)") as bar:
+
+        def on_day(day, done: int, total: int) -> None:
+            bar.length = total
+            bar.update(done - bar.pos)
+
+        counts = demo_activity.simulate_activity(
+            engine, system_actor("démonstration"), seed=seed, progress=on_day
+        )
+    typer.echo(
+        f"Activité jouée sur {counts['days']} jours : {counts.get('declarations', 0)} déclarations, "
+        f"{counts.get('receipts', 0)} paiements reçus, cycle quotidien exécuté chaque jour."
+    )
 
 
 def _refuse_non_empty(reason: str) -> None:
