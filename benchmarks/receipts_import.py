@@ -27,7 +27,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import event, func, insert, select, text
 
 from recouvrement.adapters.db import migrate
 from recouvrement.adapters.db.call_tables import call
@@ -50,6 +50,31 @@ PERIODS = (
 )
 DAY0 = date(2016, 3, 1)
 NS = "urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"
+
+
+class ServerCpu:
+    """CPU seconds of this engine's PostgreSQL backends, read from /proc (same machine only): on a
+    shared machine wall-clock follows the others' load, CPU seconds much less."""
+
+    def __init__(self, engine):
+        self.pids: set[int] = set()
+        if engine.dialect.name == "postgresql":
+            event.listen(engine, "connect", self._connected)
+
+    def _connected(self, dbapi_conn, _record) -> None:
+        with dbapi_conn.cursor() as cur:
+            cur.execute("SELECT pg_backend_pid()")
+            self.pids.add(cur.fetchone()[0])
+
+    def seconds(self) -> float:
+        total = 0
+        for pid in self.pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # a backend closed since, or a server on another machine
+            total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
 
 
 def seed(engine, employers: int) -> int:
@@ -196,6 +221,7 @@ def main() -> None:
         url = args.database_url or f"sqlite:///{tmp}/receipts.db"
         migrate.upgrade(url)
         engine = make_engine(url)
+        server = ServerCpu(engine)
         employers = max(1, args.entries // 4)
         start = time.perf_counter()
         first = seed(engine, employers)
@@ -210,14 +236,23 @@ def main() -> None:
             f"Relevé : {args.entries} écritures, {size:.0f} Mo, écrit en {time.perf_counter() - start:.1f} s"
         )
 
-        start, cpu = time.perf_counter(), time.process_time()
+        start, cpu, server_cpu = time.perf_counter(), time.process_time(), server.seconds()
         report = receipts.import_statement(engine, ACTOR, path, batch_size=args.batch_size)
         elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+        server_cpu = server.seconds() - server_cpu
         rate = report["transactions"] / elapsed
         print(
             f"Import : {report['transactions']} opérations en {elapsed:.1f} s, "
             f"{rate:,.0f} encaissements/s (objectif {TARGET:,}/s) ; "
             f"CPU de ce processus {cpu:.1f} s, charge {os.getloadavg()[0]:.1f}".replace(",", " ")
+        )
+        n = report["transactions"]
+        print(
+            f"  CPU par encaissement : client {1e6 * cpu / n:.0f} µs, "
+            f"serveur PostgreSQL {1e6 * server_cpu / n:.0f} µs (backends de ce moteur) ; "
+            f"plafond CPU sur 2 cœurs ≈ {n / max(cpu, server_cpu, (cpu + server_cpu) / 2):,.0f}/s".replace(
+                ",", " "
+            )
         )
         print(
             f"  affectés {report['allocated']}, en attente {report['suspense']}, "

@@ -19,8 +19,6 @@ and a crash anywhere converges on a re-run:
 
 from __future__ import annotations
 
-import queue
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -103,46 +101,17 @@ def _chunks(values: Iterable, size: int = _CHUNK) -> Iterator[list]:
 def _timed_batches(
     reader: Iterable[BankTransaction], size: int, counts: ImportCounts
 ) -> Iterator[list[BankTransaction]]:
-    """The statement's batches, read one ahead in a thread: the file is parsed (Python, holding
-    the interpreter) while the previous batch is written (PostgreSQL, the driver waiting without
-    it), so both cores work. "parse" counts only the time spent waiting for a batch. A fault of
-    the file raised by the reader reaches the caller, whose transaction then records nothing."""
-    out: queue.Queue = queue.Queue(maxsize=2)
-    stop = threading.Event()
-    done = object()
-
-    def produce() -> None:
-        try:
-            it = iter(reader)
-            while not stop.is_set():
-                batch = list(islice(it, size))
-                if not batch:
-                    break
-                out.put(batch)
-            out.put(done)
-        except BaseException as err:  # handed to the consumer, which raises it
-            out.put(err)
-
-    worker = threading.Thread(target=produce, name="receipts-parse", daemon=True)
-    worker.start()
-    try:
-        while True:
-            start = clock()
-            item = out.get()
-            counts.time("parse", start)
-            if item is done:
-                worker.join()  # the reader has hashed the whole file
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        while worker.is_alive():  # unblock a producer waiting on a full queue
-            try:
-                out.get_nowait()
-            except queue.Empty:
-                worker.join(0.05)
+    """The statement's batches, read in the caller's thread. Reading one batch ahead in a thread
+    was measured slower: parsing holds the interpreter lock, and every query of the writing
+    thread then waits for it on its return (docs/benchmarks.md, Receipts)."""
+    it = iter(reader)
+    while True:
+        start = clock()
+        batch = list(islice(it, size))
+        counts.time("parse", start)
+        if not batch:
+            return
+        yield batch
 
 
 # ---------------------------------------------------------------------------------------------
@@ -303,15 +272,24 @@ def _resolve_returns(
         receipt.c.amount,
         receipt.c.contributor_id,
     )
+    # The account leads both indexes (account, end-to-end id) and (account, bank reference):
+    # without it each batch's lookup would scan every receipt ever recorded.
+    accounts = sorted({t.account_iban for _, t in returns})
     found = []
     for chunk in _chunks(e2e):
         found += conn.execute(
-            select(*cols).where(receipt.c.direction == "credit", receipt.c.end_to_end_id.in_(chunk))
+            select(*cols).where(
+                receipt.c.account_iban.in_(accounts),
+                receipt.c.end_to_end_id.in_(chunk),
+                receipt.c.direction == "credit",
+            )
         ).all()
     for chunk in _chunks(refs):
         found += conn.execute(
             select(*cols).where(
-                receipt.c.direction == "credit", receipt.c.bank_reference.in_(chunk)
+                receipt.c.account_iban.in_(accounts),
+                receipt.c.bank_reference.in_(chunk),
+                receipt.c.direction == "credit",
             )
         ).all()
     by_e2e: dict[tuple[str, str], list] = {}
@@ -498,8 +476,11 @@ def _suspense_entry(row) -> Entry:
     )
 
 
-def _import_rows(read: Connection, import_id: int, after: int, size: int):
-    original = receipt.alias("original")
+def _import_rows(read: Connection, import_id: int, first: int, last: int):
+    """The import's receipts with an entry whose ids lie in [first, last], in order.
+
+    Batches are ranges of ids, not LIMIT after a join: each query touches its own rows only, so
+    reading a statement of a million receipts back stays linear."""
     return read.execute(
         select(
             receipt.c.id,
@@ -511,20 +492,34 @@ def _import_rows(read: Connection, import_id: int, after: int, size: int):
             receipt.c.remittance,
             receipt.c.bank_reference,
             receipt.c.return_reason,
-            original.c.entry_key.label("original_key"),
-            original.c.match_entry_key.label("original_match_key"),
             journal_entry.c.id.label("posted_id"),
         )
-        .outerjoin(original, original.c.returned_by_id == receipt.c.id)
         .outerjoin(journal_entry, journal_entry.c.idempotency_key == receipt.c.entry_key)
         .where(
             receipt.c.import_id == import_id,
-            receipt.c.id > after,
+            receipt.c.id.between(first, last),
             receipt.c.entry_key.is_not(None),
         )
         .order_by(receipt.c.id)
-        .limit(size)
     ).all()
+
+
+def _originals(read: Connection, import_id: int) -> dict[int, tuple[str | None, str | None]]:
+    """For each reversal of the import, the entry keys of the receipt it returns (its payment
+    entry, and its matching entry when it had been matched from suspense): one query for the
+    import rather than a join per batch."""
+    return {
+        r.returned_by_id: (r.entry_key, r.match_entry_key)
+        for r in read.execute(
+            select(receipt.c.returned_by_id, receipt.c.entry_key, receipt.c.match_entry_key).where(
+                receipt.c.returned_by_id.in_(
+                    select(receipt.c.id).where(
+                        receipt.c.import_id == import_id, receipt.c.status == "reversal"
+                    )
+                )
+            )
+        )
+    }
 
 
 def import_entries(
@@ -536,26 +531,24 @@ def import_entries(
     balances = _Balances()
     built: dict[str, Entry] = {}
     with engine.connect() as read:
-        targets = set(
+        originals = _originals(read, import_id)
+        targets = {key for key, _ in originals.values() if key}
+        ids = list(
             read.scalars(
-                select(receipt.c.entry_key).where(
-                    receipt.c.returned_by_id.in_(
-                        select(receipt.c.id).where(
-                            receipt.c.import_id == import_id, receipt.c.status == "reversal"
-                        )
-                    )
-                )
+                select(receipt.c.id)
+                .where(receipt.c.import_id == import_id, receipt.c.entry_key.is_not(None))
+                .order_by(receipt.c.id)
             )
         )
-        after = 0
         done = 0
-        while rows := _import_rows(read, import_id, after, batch_size):
-            after = rows[-1].id
+        for start in range(0, len(ids), batch_size):
+            chunk = ids[start : start + batch_size]
+            rows = _import_rows(read, import_id, chunk[0], chunk[-1])
             balances.load(read, {r.contributor_id for r in rows if r.contributor_id is not None})
             for r in rows:
                 if r.posted_id is not None:  # posted by an earlier attempt (a crash after it)
                     continue
-                for entry in _entries_of(read, r, balances, built):
+                for entry in _entries_of(read, r, balances, built, originals):
                     if entry.idempotency_key in targets:
                         built[entry.idempotency_key] = entry
                     balances.apply(entry, entry.value_date)
@@ -567,10 +560,17 @@ def import_entries(
                 progress("écritures", done)
 
 
-def _entries_of(read: Connection, r, balances: _Balances, built: dict[str, Entry]) -> list[Entry]:
+def _entries_of(
+    read: Connection,
+    r,
+    balances: _Balances,
+    built: dict[str, Entry],
+    originals: dict[int, tuple[str | None, str | None]],
+) -> list[Entry]:
     if r.status == "reversal":
         out = []
-        for key, suffix in ((r.original_key, ""), (r.original_match_key, ":match")):
+        original_key, original_match_key = originals.get(r.id, (None, None))
+        for key, suffix in ((original_key, ""), (original_match_key, ":match")):
             if not key:
                 continue
             original = built.pop(key, None) or load_entry(read, key)
