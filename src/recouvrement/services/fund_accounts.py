@@ -84,10 +84,11 @@ def _movements(
     )
     if start is not None:
         query = query.where(p.c.value_date >= start)
+    # the same bounds on the entries: the planner does not carry a range across a join
     if after_entry is not None:
-        query = query.where(p.c.entry_id > after_entry)
+        query = query.where(p.c.entry_id > after_entry, e.c.id > after_entry)
     if up_to_entry is not None:
-        query = query.where(p.c.entry_id <= up_to_entry)
+        query = query.where(p.c.entry_id <= up_to_entry, e.c.id <= up_to_entry)
     if territory is not None:
         # transfers carry no contributor: they are the fund's, for the agreement's territory
         query = query.outerjoin(contributor, contributor.c.id == p.c.contributor_id).where(

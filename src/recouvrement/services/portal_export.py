@@ -82,6 +82,9 @@ def _movements(conn: Connection, scope: dict, entry_from: int, entry_to: int):
         .where(
             p.c.entry_id > entry_from,
             p.c.entry_id <= entry_to,
+            # the same bounds on the entries: the planner does not carry a range across a join
+            e.c.id > entry_from,
+            e.c.id <= entry_to,
             p.c.ledger_account == LedgerAccount.RECEIVABLE.value,
             p.c.fund.in_(scope["funds"]),
             contributor.c.territory == scope["territory"],
