@@ -125,13 +125,7 @@ def test_posting_in_bulk_needs_the_right(books):
     assert counts(books.engine) == (0, 0, 0, 0)
 
 
-@pytest.mark.parametrize("savepoints", [0, 1, 48])
-def test_replays_between_new_batches_are_found_whatever_the_savepoints_left(
-    books, monkeypatch, savepoints
-):
-    """New batches are COPied before their keys are looked up while savepoints remain; a batch
-    holding keys already posted falls back to the lookup, replays set aside, conflicts refused."""
-    monkeypatch.setattr(ledger_bulk, "MAX_SAVEPOINTS", savepoints)
+def test_replays_between_new_batches_are_set_aside_and_conflicts_refused(books):
     old = [assessment(f"o-{i}", books.a, 10 + i, period="2024-07") for i in range(6)]
     post_entries_bulk(books.engine, SYSTEM, old, batch_size=3)
     new = [assessment(f"n-{i}", books.b, 20 + i, period="2024-07") for i in range(9)]
@@ -150,15 +144,3 @@ def test_replays_between_new_batches_are_found_whatever_the_savepoints_left(
         )
     assert "o-4" in str(err.value)
     assert counts(books.engine) == before
-
-
-def test_new_batches_are_posted_without_looking_their_keys_up(books, monkeypatch):
-    if books.engine.dialect.name != "postgresql":
-        pytest.skip("the lookup is skipped on PostgreSQL only")
-    monkeypatch.setattr(
-        ledger_bulk, "_EXISTING", "SELECT no_such_column FROM journal_entry WHERE id = ANY(%s)"
-    )
-    entries = [assessment(f"f-{i}", books.a, 5 + i) for i in range(7)]
-    assert post_entries_bulk(books.engine, SYSTEM, entries, batch_size=2).posted == 7
-    with pytest.raises(Exception, match="no_such_column"):  # a replay needs the lookup
-        post_entries_bulk(books.engine, SYSTEM, entries[:2])

@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
 
-from psycopg.errors import UniqueViolation
 from sqlalchemy import Connection, Engine, bindparam, select, text
 
 from recouvrement.adapters.db.tables import journal_entry
@@ -316,14 +315,6 @@ CREATE TEMPORARY TABLE IF NOT EXISTS ledger_stage_cache (
     delta bigint) ON COMMIT DROP;
 """
 
-# A batch is first COPied under a savepoint without looking its keys up (one index probe per key
-# saved: about a quarter of the server's time per entry). Each savepoint released stays a
-# subtransaction until the commit, and PostgreSQL keeps only 64 of them per backend in shared
-# memory: past that, every other session's snapshot checks pg_subtrans. So a call takes at most
-# this many, then looks the keys up first.
-MAX_SAVEPOINTS = 48
-_KEY_CONSTRAINT = "uq_journal_entry_idempotency_key"
-
 # Keys of the batch already in the journal, with what they say: a replay when the fingerprints
 # agree, a conflict otherwise. One index probe per key, instead of a speculative insertion per row.
 _EXISTING = """
@@ -358,38 +349,17 @@ class _PostgresWriter:
         conn.exec_driver_sql(_STAGING)
         self.raw = conn.connection.dbapi_connection
         self.sequence = conn.scalar(text("SELECT pg_get_serial_sequence('journal_entry', 'id')"))
-        self.optimistic = True  # the next batch is COPied before its keys are looked up
-        self.savepoints = 0  # savepoints released, each a subtransaction until the commit
 
     def write(self, batch: _Batch) -> tuple[int, int | None, int | None, dict[tuple, int]]:
-        """The batch's new entries into the journal.
-
-        Optimistically first: COPied under a savepoint with no lookup, the unique index on the key
-        telling whether one was already posted; only then is the savepoint rolled back and the
-        batch's keys looked up, replays set aside and conflicts refused. Keys already posted come
-        in runs (a step run again), so after such a batch the next ones are looked up first, until
-        one finds none.
-        """
+        """Entries whose key is new are COPied straight into the journal; the unique index on
+        the key still guards against a concurrent writer (its COPY would fail, nothing half
+        done: the whole call is one transaction and may be replayed)."""
         n = len(batch.keys)
         if not n:
             return 0, None, None, {}
         with self.raw.cursor() as cur:
-            if self.optimistic and self.savepoints < MAX_SAVEPOINTS:
-                cur.execute("SAVEPOINT ledger_bulk_batch")
-                try:
-                    lo, hi = self._copy(cur, batch, range(n))
-                except UniqueViolation as err:
-                    if err.diag.constraint_name != _KEY_CONSTRAINT:
-                        raise
-                    cur.execute("ROLLBACK TO SAVEPOINT ledger_bulk_batch")
-                    self.optimistic = False
-                else:
-                    cur.execute("RELEASE SAVEPOINT ledger_bulk_batch")
-                    self.savepoints += 1
-                    return n, lo, hi, batch.deltas
             cur.execute(_EXISTING, (batch.keys,))
             existing = dict(cur.fetchall())
-            self.optimistic = not existing
             keep: list[int] | range = range(n)
             if existing:
                 _raise_conflicts(
@@ -402,30 +372,27 @@ class _PostgresWriter:
                 keep = [i for i, k in enumerate(batch.keys) if k not in existing]
                 if not keep:
                     return 0, None, None, {}
-            lo, hi = self._copy(cur, batch, keep)
-        deltas = batch.deltas if len(keep) == n else _cache_deltas(batch.entries[k] for k in keep)
-        return len(keep), lo, hi, deltas
-
-    def _copy(self, cur, batch: _Batch, keep: list[int] | range) -> tuple[int, int]:
-        """COPies the entries `keep` of the batch and their postings; returns their id range."""
-        cur.execute(
-            "SELECT nextval(%s) FROM generate_series(1, %s)",
-            (self.sequence, len(keep)),
-            prepare=False,
-        )
-        ids = [r[0] for r in cur.fetchall()]
-        stamp = "\t" + datetime.now(UTC).isoformat() + "\n"
-        tails = batch.entry_tails
-        with cur.copy(_COPY_ENTRIES) as copy:
-            copy.write(
-                "".join([f"{i}{tails[k][:-1]}{stamp}" for i, k in zip(ids, keep, strict=True)])
+            cur.execute(
+                "SELECT nextval(%s) FROM generate_series(1, %s)",
+                (self.sequence, len(keep)),
+                prepare=False,
             )
-        with cur.copy(_COPY_POSTINGS) as copy:
-            ptails = batch.posting_tails
-            copy.write(
-                "".join([f"{i}{t}" for i, k in zip(ids, keep, strict=True) for t in ptails[k]])
+            ids = [r[0] for r in cur.fetchall()]
+            stamp = "\t" + datetime.now(UTC).isoformat() + "\n"
+            tails = batch.entry_tails
+            with cur.copy(_COPY_ENTRIES) as copy:
+                copy.write(
+                    "".join([f"{i}{tails[k][:-1]}{stamp}" for i, k in zip(ids, keep, strict=True)])
+                )
+            with cur.copy(_COPY_POSTINGS) as copy:
+                ptails = batch.posting_tails
+                copy.write(
+                    "".join([f"{i}{t}" for i, k in zip(ids, keep, strict=True) for t in ptails[k]])
+                )
+            deltas = (
+                batch.deltas if len(keep) == n else _cache_deltas(batch.entries[k] for k in keep)
             )
-        return ids[0], ids[-1]
+        return len(keep), ids[0], ids[-1], deltas
 
     def add_to_cache(self, deltas: dict[tuple, int]) -> None:
         """Adds the deltas to account_balance in one statement, keys sorted."""
