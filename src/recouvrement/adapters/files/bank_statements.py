@@ -1,8 +1,8 @@
 """Reading bank statements — ISO 20022 camt.053 (001.02 and 001.08) and a simple CSV — as a stream.
 
-A statement of a million entries is never held as a tree: the file is fed to ElementTree's C parser
-by chunks, and each `Ntry` completed is read into `BankTransaction`s and removed from its statement
-at once. The file's SHA-256 is computed while it is read.
+A statement of a million entries is never held as a tree: `xml.etree.ElementTree.iterparse` hands
+over each `Ntry` when it ends, it is read into `BankTransaction`s and removed from its statement at
+once. The file's SHA-256 is computed while it is read.
 
 Two kinds of fault are told apart (docs/receipts.md). A fault of the file — malformed XML, a
 namespace that is not camt.053, a statement without a valid account IBAN, a CSV without its
@@ -49,7 +49,6 @@ CSV_COLUMNS = (
 CSV_OPTIONAL = ("account_iban", "end_to_end_id", "return_reason", "original_reference")
 _AMOUNT = re.compile(r"^(-?)(\d{1,13})(?:[.,](\d{1,2}))?$")
 _AMOUNT_ANY = re.compile(r"^-?\d+(?:[.,]\d+)?$")
-_CHUNK = 1 << 16  # bytes fed to the parser at a time
 
 
 class StatementFormat(StrEnum):
@@ -173,21 +172,44 @@ class StatementReader:
     # camt.053
 
     def _camt053(self) -> Iterator[BankTransaction]:
-        """The file is fed to the C parser by chunks and the entries are taken from the tree it
-        builds: an entry followed by another element is complete, it is read and removed. No
-        Python step per element (ElementTree's iterparse makes two per element, about half of
-        the reading time): only one per entry."""
         stream = io.BufferedReader(self._file, 1 << 20)
-        parser = ET.XMLPullParser(events=("start",))  # the first event gives the root
-        queue = getattr(parser, "_events_queue", None)
-        self._root: ET.Element | None = None
-        self._walk = _Walk()
+        events = ET.iterparse(stream, events=("start", "end"))
+        index = entries = 0
         try:
-            while chunk := stream.read(_CHUNK):
-                parser.feed(chunk)
-                yield from self._take(parser, queue, final=False)
-            parser.close()
-            yield from self._take(parser, queue, final=True)
+            event, root = next(events)
+            ns = _namespace(root.tag)
+            self.version = CAMT053_NAMESPACES.get(ns, "")
+            if not self.version:
+                raise refused(
+                    f"espace de noms {ns or '(aucun)'!r} : ce n'est pas un relevé camt.053 "
+                    f"pris en charge ({', '.join(CAMT053_NAMESPACES.values())})",
+                    "unsupported_format",
+                )
+            paths = _Paths(ns)
+            stmt = None
+            stmt_id = iban = ""
+            stmt_count = 0
+            for event, elem in events:
+                tag = elem.tag
+                if event == "start":
+                    if tag == paths.stmt:
+                        stmt, stmt_id, iban = elem, "", ""
+                        stmt_count += 1
+                    continue
+                if tag == paths.ntry and stmt is not None:
+                    if not iban:
+                        iban = _statement_iban(stmt, paths, stmt_count)
+                        stmt_id = _text(stmt, paths.Id)
+                    entries += 1
+                    for tx in _entry_transactions(elem, paths, entries, iban, stmt_id):
+                        index += 1
+                        yield tx._replace(index=index)
+                    stmt.remove(elem)
+                elif tag == paths.stmt:
+                    if not iban:
+                        _statement_iban(elem, paths, stmt_count)
+                    elem.clear()
+                    stmt = None
         except ET.ParseError as err:
             if self._file.bytes_read == 0:
                 raise refused("fichier vide", "empty_file") from None
@@ -197,29 +219,8 @@ class StatementReader:
                 "rien n'est importé",
                 "malformed_xml",
             ) from None
-
-    def _take(self, parser, queue, final: bool) -> Iterator[BankTransaction]:
-        """The transactions of the entries completed since the last chunk."""
-        if self._root is None:
-            event = next(parser.read_events(), None)
-            if event is None:
-                return
-            self._root = event[1]
-            ns = _namespace(self._root.tag)
-            self.version = CAMT053_NAMESPACES.get(ns, "")
-            if not self.version:
-                raise refused(
-                    f"espace de noms {ns or '(aucun)'!r} : ce n'est pas un relevé camt.053 "
-                    f"pris en charge ({', '.join(CAMT053_NAMESPACES.values())})",
-                    "unsupported_format",
-                )
-            self._walk.paths = _Paths(ns)
-        if queue is not None:
-            queue.clear()
-        else:  # another ElementTree: its events, read one by one
-            for _ in parser.read_events():
-                pass
-        yield from self._walk.entries(self._root, final)
+        except StopIteration:
+            raise refused("fichier vide", "empty_file") from None
 
     # -----------------------------------------------------------------------------------------
     # CSV
@@ -250,46 +251,6 @@ class StatementReader:
             raise refused(f"fichier non UTF-8 (octet {err.start})", "bad_encoding") from None
         except csv.Error as err:
             raise refused(f"CSV illisible : {err}", "malformed_csv") from None
-
-
-class _Walk:
-    """Where the reading of a camt.053 tree stands: statements finished, the open one, counts."""
-
-    def __init__(self) -> None:
-        self.paths: _Paths | None = None
-        self.finished: set[int] = set()
-        self.current: ET.Element | None = None
-        self.statements = self.entries_read = self.index = 0
-        self.iban = self.stmt_id = ""
-
-    def entries(self, root: ET.Element, final: bool) -> Iterator[BankTransaction]:
-        paths = self.paths
-        stmts = [s for s in root.iter(paths.stmt) if id(s) not in self.finished]
-        for i, stmt in enumerate(stmts):
-            is_open = not final and i == len(stmts) - 1
-            if stmt is not self.current:
-                self.current, self.iban, self.stmt_id = stmt, "", ""
-                self.statements += 1
-            children = list(stmt)
-            complete = children[:-1] if is_open else children
-            for child in complete:
-                if child.tag != paths.ntry:
-                    continue
-                if not self.iban:
-                    self.iban = _statement_iban(stmt, paths, self.statements)
-                    self.stmt_id = _text(stmt, paths.Id)
-                self.entries_read += 1
-                for tx in _entry_transactions(
-                    child, paths, self.entries_read, self.iban, self.stmt_id
-                ):
-                    self.index += 1
-                    yield tx._replace(index=self.index)
-                stmt.remove(child)
-            if not is_open:
-                if not self.iban:
-                    _statement_iban(stmt, paths, self.statements)
-                stmt.clear()
-                self.finished.add(id(stmt))
 
 
 def parse_format(file_format: str | None, source: bytes | str | Path = b"") -> StatementFormat:
