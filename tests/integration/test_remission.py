@@ -306,7 +306,8 @@ def test_the_automatic_remission_of_a_first_short_delay_is_posted_once(region):
     day = date(2015, 4, 1)
     report = remission.automatic_remission_step(region.engine, day)
     # The initial 5 % and one month of the 0.4 % additional surcharge (period of 2015).
-    assert report.counts == {"surcharges_remitted": 2}
+    # the two that do not qualify are answered once and not examined again
+    assert report.counts == {"surcharges_remitted": 2, "surcharges_not_remitted": 2}
     assert report.amounts == {"surcharges_remitted": 5_400}
     assert balance(region.engine, first, INITIAL) == balance(region.engine, first, ADDITIONAL) == 0
     assert balance(region.engine, repeat, INITIAL) == 5_000
@@ -395,11 +396,19 @@ def test_from_declarations_to_the_remission_letter(engine, tmp_path, monkeypatch
     late, never = ids[1], ids[2]  # paid 10 then 14 days late; never paid
     with engine.connect() as conn:
         automatic = conn.execute(
-            select(automatic_remission.c.contributor_id, automatic_remission.c.period)
+            select(automatic_remission.c.contributor_id, automatic_remission.c.period).where(
+                automatic_remission.c.amount > 0
+            )
+        ).all()
+        refused = conn.execute(
+            select(automatic_remission.c.contributor_id, automatic_remission.c.period).where(
+                automatic_remission.c.amount == 0
+            )
         ).all()
     # R243-19-1: the first delay of a clean account is remitted; the second is not (the first
     # incident is within 24 months), nor are the surcharges of an unpaid period.
     assert {tuple(r) for r in automatic} == {(late, "2024-01")}
+    assert {tuple(r) for r in refused} == {(late, "2024-02")}  # answered once, kept
     assert surcharge_keys(engine, late, "2024-01") == []
     keys = surcharge_keys(engine, late, "2024-02")
     assert keys

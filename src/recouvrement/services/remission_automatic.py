@@ -10,8 +10,11 @@ are the audit and under-estimate items.
 Per (contributor, period) whose ordinary surcharges are open and whose principal is paid, the step
 posts per surcharge key `remission-auto:<contributor>:<fund>:<item>:<period>` (cause `decision`,
 debit `fund_revenue` / credit `receivable`) and keeps an `automatic_remission` row; a key is
-remitted once, so a re-run after a crash posts only what is missing. The step also closes the
-requests whose case was withdrawn through the generic case API, lifting their hold.
+remitted once, so a re-run after a crash posts only what is missing. A period whose principal is
+paid but which does not qualify keeps a row of amount 0 (no entry): nothing that decides can change
+once the principal is paid, so it is not examined again. Only periods whose principal is paid are
+examined at all. The step also closes the requests whose case was withdrawn through the generic
+case API, lifting their hold.
 """
 
 from __future__ import annotations
@@ -48,8 +51,24 @@ def entry_key(contributor_id: int, fund: str, item: str, period: str) -> str:
 
 
 def _candidates(conn: Connection, day: date) -> dict[int, dict[str, date]]:
-    """contributor -> {period: due date} with open ordinary surcharges, past their due date."""
+    """contributor -> {period: due date} with open ordinary surcharges, past their due date, whose
+    principal is paid: a period still owing its contributions cannot be remitted yet, so it is
+    not examined (one set-based query instead of a dozen per late payer every day)."""
     b = account_balance
+    principal = account_balance.alias("principal")
+    unpaid_principal = (
+        select(principal.c.contributor_id)
+        .where(
+            principal.c.contributor_id == b.c.contributor_id,
+            principal.c.period == b.c.period,
+            principal.c.ledger_account == RECEIVABLE,
+            principal.c.balance > 0,
+            principal.c.item.notlike("surcharge%"),
+            principal.c.item.notlike("penalty%"),
+            principal.c.item.notin_(["", "credit"]),
+        )
+        .exists()
+    )
     rows = conn.execute(
         select(b.c.contributor_id, b.c.period, call.c.due_date)
         .distinct()
@@ -60,6 +79,16 @@ def _candidates(conn: Connection, day: date) -> dict[int, dict[str, date]]:
             b.c.balance > 0,
             call.c.kind != "audit_adjustment",
             call.c.due_date < day,
+            ~unpaid_principal,
+            ~select(automatic_remission.c.id)
+            .where(
+                automatic_remission.c.contributor_id == b.c.contributor_id,
+                automatic_remission.c.period == b.c.period,
+                automatic_remission.c.fund == b.c.fund,
+                automatic_remission.c.item == b.c.item,
+                automatic_remission.c.rule == RULE,
+            )
+            .exists(),
         )
         .order_by(b.c.contributor_id, b.c.period)
     )
@@ -139,6 +168,16 @@ def _remit_contributor(
             incidents_before=incidents,
             clean_months=clean,
         ):
+            # The principal is paid: what decides is settled, so the answer is kept (amount 0,
+            # no entry) and the period is not examined again.
+            for fund, item, p, _ in keys:
+                conn.execute(
+                    automatic_remission.insert().values(
+                        contributor_id=cid, fund=fund, item=item, period=p, rule=RULE, amount=0,
+                        applied_on=day, entry_key=f"not-{entry_key(cid, fund, item, p)}",
+                    )
+                )  # fmt: skip
+            report.add("surcharges_not_remitted")
             continue
         for fund, item, p, amount in keys:
             key = entry_key(cid, fund, item, p)
