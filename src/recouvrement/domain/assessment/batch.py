@@ -14,6 +14,7 @@ import numpy as np
 
 from recouvrement.domain.assessment.employer import (
     BATCH_ERRORS,
+    EMPLOYER_PARAMETERS,
     ITEMS,
     EmployeeMonth,
     assess_batch,
@@ -122,14 +123,16 @@ LOOKAHEAD_MONTHS = 120
 
 
 def _known_span(params: ParameterSet) -> tuple[int, int]:
-    """Months worth tabulating: from the first dated value to ten years after the last one.
+    """Months worth tabulating: from the first dated value of the employer's parameters to ten
+    years after the last one (other rules, e.g. older surcharge scales, do not widen it).
 
     Outside it every lookup would fail alike; bounding the tables keeps a stray "9999-01" from
     tabulating eight thousand years.
     """
     starts = [
         v.start
-        for name in params.names()
+        for name in EMPLOYER_PARAMETERS
+        if name in params.names()
         for values in params.get(name).timelines.values()
         for v in values
     ]

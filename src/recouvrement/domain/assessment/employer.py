@@ -97,6 +97,8 @@ _SCOPE_PARAMETERS = (
     "unemployment.public_sector_by_opt_in",
     "ags.liable",
 )
+# Every parameter an employee-month reads: their dated values bound the months worth tabulating.
+EMPLOYER_PARAMETERS = (*RATE_PARAMETERS.values(), *_SCOPE_PARAMETERS)
 
 
 def limit_reached(birth: date, limit: int, on: date) -> bool:
