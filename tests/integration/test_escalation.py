@@ -270,3 +270,16 @@ def test_a_run_killed_between_batches_is_completed_by_the_next_run(engine, monke
             select(func.count()).select_from(document).where(document.c.kind == "reminder")
         )
     assert steps == letters == 3
+
+
+def test_a_prescribed_debt_takes_no_further_step(engine):
+    """A debt of January 2024 nobody pursued is prescribed at the end of 2027 (L244-3: three years
+    from the end of the year it was due): escalation leaves it to the write-off proposal."""
+    ids = build_cycle_world(engine)
+    never = ids[2]
+    daily_cycle.run_until(engine, CYCLE, date(2024, 2, 22), start=FIRST_DAY, steps=STEPS)
+    before = escalation_step(engine, date(2027, 12, 31))
+    assert before.counts.get("reminder", 0) >= 1 and "reminder" in steps_of(engine, never)
+    after = escalation_step(engine, date(2028, 1, 10))
+    assert after.counts.get("files_prescribed", 0) >= 1
+    assert set(steps_of(engine, never)) == {"reminder"}

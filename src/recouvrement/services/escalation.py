@@ -57,12 +57,13 @@ from recouvrement.adapters.db.tables import (
     organisation,
 )
 from recouvrement.domain import escalation as ladder_rules
+from recouvrement.domain import limitation as limitation_rules
 from recouvrement.domain.actors import system_actor
 from recouvrement.domain.allocation import CREDIT_ITEM, item_kind
 from recouvrement.domain.errors import DomainError
 from recouvrement.domain.escalation import EscalationRules, Reached, Step
 from recouvrement.domain.payment_reference import account_reference
-from recouvrement.services import audit
+from recouvrement.services import audit, limitation
 from recouvrement.services.call_issuing import INCIDENT_UNPAID, documents_dir
 from recouvrement.services.collection_holds import active_condition
 from recouvrement.services.daily_cycle_report import Progress, StepReport
@@ -227,7 +228,29 @@ def due_files(
             left["suspended"] += 1
             continue
         out.append(DueFile(key[0], r.period, r.kind, r.due_date, step, amount))
-    return out, left
+    return _not_prescribed(conn, out, day, left), left
+
+
+def _not_prescribed(conn: Connection, files: list[DueFile], day: date, left: dict) -> list[DueFile]:
+    """A prescribed debt cannot be pursued (CSS L244-3): its file takes no further step; the
+    limitation step proposes it for write-off. One set-based reading for the day's files."""
+    if not files:
+        return files
+    dates: dict[tuple[int, str], list[date | None]] = {}
+    for row in limitation.limitation_dates(
+        conn,
+        contributor_ids=sorted({f.contributor_id for f in files}),
+        periods=sorted({f.period for f in files}),
+    ):
+        dates.setdefault((row.contributor_id, row.period), []).append(row.limitation_date)
+    kept = []
+    for f in files:
+        known = [d for d in dates.get((f.contributor_id, f.period), []) if d is not None]
+        if known and all(limitation_rules.is_prescribed(d, day) for d in known):
+            left["prescribed"] = left.get("prescribed", 0) + 1
+            continue
+        kept.append(f)
+    return kept
 
 
 # --- letters ------------------------------------------------------------------------------

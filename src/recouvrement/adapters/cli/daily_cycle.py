@@ -45,6 +45,7 @@ LABELS = {
     "bailiff_handover": "dossiers remis au commissaire de justice",
     "handover_files": "fichiers de remise au commissaire de justice",
     "files_settled": "dossiers soldés",
+    "files_prescribed": "dossiers prescrits (plus de poursuite)",
     "files_without_ladder": "dossiers sans barème de relance",
     "files_suspended": "dossiers suspendus",
     "files_below_minimum": "dossiers sous le seuil de relance",
