@@ -10,6 +10,7 @@ period, computed from the same slice of the journal. The watermarks are stored w
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -173,19 +174,34 @@ def _balances(conn: Connection, scope: dict, entry_to: int, period: Period) -> l
     ]
 
 
+def _side_datasets(engine: Engine, scope: dict, slice_: dict, period: Period) -> dict:
+    with engine.begin() as conn:
+        room_for_large_reads(conn)
+        return {
+            "contributors": _contributors(conn, scope),
+            "declarations": _declarations(
+                conn, scope, slice_["declaration_from"], slice_["declaration_to"]
+            ),
+            "balances": _balances(conn, scope, slice_["entry_to"], period),
+        }
+
+
 def _write(conn: Connection, slice_: dict, directory: Path) -> tuple[dict, str]:
     scope = _scope(slice_["agreement"])
     period = Period.parse(slice_["period"])
     directory.mkdir(parents=True, exist_ok=True)
-    debts, receipts = _movements(conn, scope, slice_["entry_from"], slice_["entry_to"])
+    # The slice of the journal is the big read; the rest is read meanwhile on a second
+    # connection (both are bounded by the watermarks, so the order of the reads does not matter).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        others = pool.submit(_side_datasets, conn.engine, scope, slice_, period)
+        debts, receipts = _movements(conn, scope, slice_["entry_from"], slice_["entry_to"])
+        side = others.result()
     datasets = {
-        "contributors": _contributors(conn, scope),
-        "declarations": _declarations(
-            conn, scope, slice_["declaration_from"], slice_["declaration_to"]
-        ),
+        "contributors": side["contributors"],
+        "declarations": side["declarations"],
         "debts": debts,
         "receipts": receipts,
-        "balances": _balances(conn, scope, slice_["entry_to"], period),
+        "balances": side["balances"],
     }
     manifest = {
         **{k: slice_[k] for k in ("agreement", "sequence", "period")},
