@@ -63,6 +63,7 @@ from recouvrement.domain.allocation import CREDIT_ITEM, item_kind
 from recouvrement.domain.errors import DomainError
 from recouvrement.domain.escalation import EscalationRules, Reached, Step
 from recouvrement.domain.payment_reference import account_reference
+from recouvrement.rules.parameters import ParameterError
 from recouvrement.services import audit, limitation
 from recouvrement.services.call_issuing import INCIDENT_UNPAID, documents_dir
 from recouvrement.services.collection_holds import active_condition
@@ -233,15 +234,30 @@ def due_files(
 
 def _not_prescribed(conn: Connection, files: list[DueFile], day: date, left: dict) -> list[DueFile]:
     """A prescribed debt cannot be pursued (CSS L244-3): its file takes no further step; the
-    limitation step proposes it for write-off. One set-based reading for the day's files."""
+    limitation step proposes it for write-off. One set-based reading for the day's files; where
+    the limitation rules have a documented gap for a file, it is pursued (nothing says it is
+    prescribed) and counted."""
     if not files:
         return files
+    try:
+        rows = limitation.limitation_dates(
+            conn,
+            contributor_ids=sorted({f.contributor_id for f in files}),
+            periods=sorted({f.period for f in files}),
+        )
+    except ParameterError:
+        rows = []
+        for f in files:
+            try:
+                rows.extend(
+                    limitation.limitation_dates(
+                        conn, contributor_ids=[f.contributor_id], periods=[f.period]
+                    )
+                )
+            except ParameterError:
+                left["limitation_unknown"] = left.get("limitation_unknown", 0) + 1
     dates: dict[tuple[int, str], list[date | None]] = {}
-    for row in limitation.limitation_dates(
-        conn,
-        contributor_ids=sorted({f.contributor_id for f in files}),
-        periods=sorted({f.period for f in files}),
-    ):
+    for row in rows:
         dates.setdefault((row.contributor_id, row.period), []).append(row.limitation_date)
     kept = []
     for f in files:

@@ -46,6 +46,7 @@ LABELS = {
     "handover_files": "fichiers de remise au commissaire de justice",
     "files_settled": "dossiers soldés",
     "files_prescribed": "dossiers prescrits (plus de poursuite)",
+    "files_limitation_unknown": "dossiers dont la prescription n'est pas connue (lacune des règles)",
     "files_without_ladder": "dossiers sans barème de relance",
     "files_suspended": "dossiers suspendus",
     "files_below_minimum": "dossiers sous le seuil de relance",
