@@ -11,6 +11,8 @@ from datetime import date
 
 import typer
 
+from recouvrement.adapters.cli.acts import act_day as _day
+from recouvrement.adapters.cli.acts import fail as _fail
 from recouvrement.adapters.db.engine import default_engine
 from recouvrement.domain.actors import system_actor
 from recouvrement.domain.errors import DomainError
@@ -21,22 +23,6 @@ app = typer.Typer(help="Prescription des dettes : dates et alertes.", no_args_is
 
 LOGIN = typer.Option(None, "--login", help="lire au nom de cet agent")
 ON = typer.Option(None, "--on", help="date de référence (AAAA-MM-JJ, défaut : aujourd'hui)")
-
-
-def _fail(err: DomainError) -> None:
-    for p in err.problems:
-        where = f"{p.field} : " if p.field else ""
-        typer.secho(f"Erreur : {where}{p.reason}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(2)
-
-
-def _day(value: str | None) -> date:
-    if not value:
-        return date.today()
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise DomainError.single("--on", f"date invalide : {value!r} (AAAA-MM-JJ)") from None
 
 
 def _when(limit: date | None, on: date) -> str:

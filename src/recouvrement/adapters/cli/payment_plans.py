@@ -6,11 +6,11 @@ need a person. A refusal is printed in French with exit code 2.
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import typer
 
+from recouvrement.adapters.cli.acts import act_day, fail
 from recouvrement.adapters.db.engine import default_engine
 from recouvrement.domain.errors import DomainError
 from recouvrement.domain.money import format_euros_fr
@@ -26,23 +26,11 @@ ON = typer.Option(None, "--on", help="date de l'acte (AAAA-MM-JJ, défaut : aujo
 STATUS = payment_plans.STATUS_FR
 
 
-def _day(value: str | None) -> date:
-    if value is None:
-        return date.today()
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise DomainError.single("on", f"date invalide : {value!r} (AAAA-MM-JJ)") from None
-
-
 def _run(action):
     try:
         return action()
     except DomainError as err:
-        for p in err.problems:
-            where = f"{p.field} : " if p.field else ""
-            typer.secho(f"Erreur : {where}{p.reason}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
+        fail(err)
 
 
 def _show(plan: dict) -> None:
@@ -77,7 +65,7 @@ def request(
     _show(
         _run(
             lambda: payment_plans.request_plan(
-                engine, _actor(engine, login), contributor_id, months=months, on=_day(on),
+                engine, _actor(engine, login), contributor_id, months=months, on=act_day(on),
                 reason=reason,
             )
         )
@@ -90,7 +78,9 @@ def examine(plan_id: int, login: str = LOGIN, on: str | None = ON) -> None:
     engine = default_engine()
     _show(
         _run(
-            lambda: payment_plans.examine_plan(engine, _actor(engine, login), plan_id, on=_day(on))
+            lambda: payment_plans.examine_plan(
+                engine, _actor(engine, login), plan_id, on=act_day(on)
+            )
         )
     )
 
@@ -108,7 +98,7 @@ def grant(
     _show(
         _run(
             lambda: payment_plans.grant_plan(
-                engine, _actor(engine, login), plan_id, on=_day(on), months=months, note=note
+                engine, _actor(engine, login), plan_id, on=act_day(on), months=months, note=note
             )
         )
     )
@@ -126,7 +116,7 @@ def refuse(
     _show(
         _run(
             lambda: payment_plans.refuse_plan(
-                engine, _actor(engine, login), plan_id, on=_day(on), reason=reason
+                engine, _actor(engine, login), plan_id, on=act_day(on), reason=reason
             )
         )
     )

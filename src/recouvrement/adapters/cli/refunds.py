@@ -6,11 +6,12 @@ command line never approves as the anonymous system. A refusal is printed in Fre
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import typer
 
+from recouvrement.adapters.cli.acts import act_day as _day
+from recouvrement.adapters.cli.acts import fail as _fail
 from recouvrement.adapters.db.engine import default_engine
 from recouvrement.domain.actors import system_actor
 from recouvrement.domain.errors import DomainError
@@ -32,22 +33,6 @@ _STATES = {
     "disbursed": "décaissé",
     "rejected": "rejeté",
 }
-
-
-def _fail(err: DomainError) -> None:
-    for p in err.problems:
-        where = f"{p.field} : " if p.field else ""
-        typer.secho(f"Erreur : {where}{p.reason}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(2)
-
-
-def _day(value: str | None) -> date:
-    if not value:
-        return date.today()
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise DomainError.single("--on", f"date invalide : {value!r} (AAAA-MM-JJ)") from None
 
 
 def _show(r: dict) -> None:

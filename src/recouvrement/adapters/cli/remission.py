@@ -8,10 +8,10 @@ board decides. Keys are written `caisse/rubrique/période`, e.g.
 
 from __future__ import annotations
 
-from datetime import date
-
 import typer
 
+from recouvrement.adapters.cli.acts import act_day as _day
+from recouvrement.adapters.cli.acts import fail as _fail
 from recouvrement.adapters.cli.write_offs import parse_key
 from recouvrement.adapters.db.engine import default_engine
 from recouvrement.domain.actors import system_actor
@@ -29,22 +29,6 @@ ON = typer.Option(None, "--on", help="date de l'acte (AAAA-MM-JJ, défaut : aujo
 GRANTED = typer.Option(
     None, "--granted", help="montant remis en euros (défaut : tout ce qui est demandé)"
 )
-
-
-def _fail(err: DomainError) -> None:
-    for p in err.problems:
-        where = f"{p.field} : " if p.field else ""
-        typer.secho(f"Erreur : {where}{p.reason}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(2)
-
-
-def _day(value: str | None) -> date:
-    if not value:
-        return date.today()
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise DomainError.single("--on", f"date invalide : {value!r} (AAAA-MM-JJ)") from None
 
 
 def _show(r: dict) -> None:

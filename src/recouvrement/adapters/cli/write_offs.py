@@ -9,11 +9,12 @@ is printed in French, exit code 2.
 from __future__ import annotations
 
 import json
-from datetime import date
 from pathlib import Path
 
 import typer
 
+from recouvrement.adapters.cli.acts import act_day as _day
+from recouvrement.adapters.cli.acts import fail as _fail
 from recouvrement.adapters.db.engine import default_engine
 from recouvrement.domain.actors import system_actor
 from recouvrement.domain.errors import DomainError
@@ -27,22 +28,6 @@ app = typer.Typer(
 
 LOGIN = typer.Option(..., "--login", help="identifiant de l'agent qui agit")
 ON = typer.Option(None, "--on", help="date de l'acte (AAAA-MM-JJ, défaut : aujourd'hui)")
-
-
-def _fail(err: DomainError) -> None:
-    for p in err.problems:
-        where = f"{p.field} : " if p.field else ""
-        typer.secho(f"Erreur : {where}{p.reason}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(2)
-
-
-def _day(value: str | None) -> date:
-    if not value:
-        return date.today()
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise DomainError.single("--on", f"date invalide : {value!r} (AAAA-MM-JJ)") from None
 
 
 def parse_key(text: str) -> tuple[str, str, str]:
